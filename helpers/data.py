@@ -1,0 +1,70 @@
+"""Every data set of the course, generated offline from a seed.
+
+Sequences are batch first: X is (N, T, D). Nothing here touches the network.
+"""
+
+import numpy as np
+import torch
+
+
+def _rng(seed):
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def adding_problem(n, length, seed=0):
+    """Hochreiter & Schmidhuber's adding problem.
+
+    Each sequence has two channels: a value drawn uniformly from [0, 1] and a marker
+    that is 1 at exactly two steps (one in each half of the sequence) and 0 elsewhere.
+    The target is the sum of the two marked values. Predicting the mean (1.0) gives a
+    mean squared error of about 1/6 = 0.167; beating it means remembering across
+    up to ``length`` steps.
+
+    Returns float32 tensors X (n, length, 2) and y (n, 1).
+    """
+    if length < 2:
+        raise ValueError(f"the adding problem needs length >= 2, got {length}")
+    rng = _rng(seed)
+    values = rng.uniform(0.0, 1.0, size=(n, length))
+    half = length // 2
+    first = rng.integers(0, half, size=n)
+    second = rng.integers(half, length, size=n)
+    markers = np.zeros((n, length))
+    markers[np.arange(n), first] = 1.0
+    markers[np.arange(n), second] = 1.0
+    X = np.stack([values, markers], axis=-1)
+    y = (values * markers).sum(axis=1, keepdims=True)
+    return torch.tensor(X, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+
+
+def noisy_spirals(n, noise=0.15, label_noise=0.1, turns=1.5, seed=0):
+    """Two interleaved spirals in the plane, a classic set on which an MLP overfits.
+
+    ``noise`` blurs the points, ``label_noise`` is the fraction of labels flipped at
+    random: a network that fits those has learned the noise. Returns a float64
+    array X (n, 2) and integer labels y (n,) in {0, 1}.
+    """
+    rng = _rng(seed)
+    y = rng.integers(0, 2, size=n)
+    t = np.sqrt(rng.uniform(0.05, 1.0, size=n)) * turns * 2 * np.pi
+    radius = t / (turns * 2 * np.pi)
+    angle = t + np.pi * y
+    X = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    X += rng.normal(0.0, noise * 0.5, size=X.shape) * radius[:, None] + rng.normal(
+        0.0, noise * 0.1, size=X.shape
+    )
+    flip = rng.random(n) < label_noise
+    y = np.where(flip, 1 - y, y)
+    return X, y
+
+
+def train_val_test_split(X, y, fractions=(0.6, 0.2, 0.2), seed=0):
+    """Shuffle once, then cut into consecutive train, validation and test parts."""
+    if len(fractions) != 3 or not np.isclose(sum(fractions), 1.0) or min(fractions) < 0:
+        raise ValueError(f"fractions must be three non-negative numbers summing to 1, "
+                         f"got {fractions}")
+    order = _rng(seed).permutation(len(X))
+    n_train = int(round(fractions[0] * len(X)))
+    n_val = int(round(fractions[1] * len(X)))
+    parts = np.split(order, [n_train, n_train + n_val])
+    return [(X[idx], y[idx]) for idx in parts]

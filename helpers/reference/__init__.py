@@ -1,0 +1,64 @@
+"""Reference answers: one implementation of every graded name in EXERCISES.md.
+
+This is the instructor's truth that hidden tests compare against. Each module
+holds one notebook's exercises; every function here is proven against PyTorch
+or finite differences in ``tests/test_reference_*.py``.
+"""
+
+from helpers.reference.gradients import (
+    clip_grad_norm,
+    layer_grad_norms,
+    make_mlp,
+    rnn_jacobian_norms,
+    sigmoid,
+    sigmoid_derivative,
+)
+from helpers.reference.gru_numpy import (
+    GRU_KEYS,
+    gru_backward,
+    gru_cell_backward,
+    gru_cell_forward,
+    gru_forward,
+    init_gru_params,
+)
+from helpers.reference.gru_scalar import gru_dh_dhprev_scalar, gru_step_scalar
+from helpers.reference.gru_torch import GRU, GRUCell, gru_params_to_torch, train_epoch
+from helpers.reference.regularization import (
+    EarlyStopping,
+    dropout_forward,
+    elastic_net_penalty,
+    ensemble_predict,
+    l1_penalty,
+    l2_penalty,
+    sgd_step_weight_decay,
+    standardize,
+)
+
+__all__ = [
+    "GRU",
+    "GRUCell",
+    "GRU_KEYS",
+    "EarlyStopping",
+    "clip_grad_norm",
+    "dropout_forward",
+    "elastic_net_penalty",
+    "ensemble_predict",
+    "gru_backward",
+    "gru_cell_backward",
+    "gru_cell_forward",
+    "gru_dh_dhprev_scalar",
+    "gru_forward",
+    "gru_params_to_torch",
+    "gru_step_scalar",
+    "init_gru_params",
+    "l1_penalty",
+    "l2_penalty",
+    "layer_grad_norms",
+    "make_mlp",
+    "rnn_jacobian_norms",
+    "sgd_step_weight_decay",
+    "sigmoid",
+    "sigmoid_derivative",
+    "standardize",
+    "train_epoch",
+]

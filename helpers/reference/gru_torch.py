@@ -1,0 +1,77 @@
+"""04_gru_pytorch: the GRU as nn.Modules (autograd does the backward), and training."""
+
+import math
+
+import torch
+from torch import nn
+
+GATE_ORDER = ("r", "z", "h")  # PyTorch stacks its gates as (r, z, n)
+
+
+class GRUCell(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        shapes = {"W": (hidden_size, input_size), "U": (hidden_size, hidden_size), "b": (hidden_size,)}
+        bound = 1.0 / math.sqrt(hidden_size)
+        for gate in ("z", "r", "h"):
+            for kind in ("W", "U", "b"):
+                weight = torch.empty(shapes[kind]).uniform_(-bound, bound)
+                self.register_parameter(f"{kind}_{gate}", nn.Parameter(weight))
+
+    def forward(self, x, h_prev):
+        z = torch.sigmoid(x @ self.W_z.T + h_prev @ self.U_z.T + self.b_z)
+        r = torch.sigmoid(x @ self.W_r.T + h_prev @ self.U_r.T + self.b_r)
+        h_candidate = torch.tanh(x @ self.W_h.T + r * (h_prev @ self.U_h.T) + self.b_h)
+        return z * h_prev + (1 - z) * h_candidate
+
+
+class GRU(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.cell = GRUCell(input_size, hidden_size)
+
+    def forward(self, X, h0=None):
+        B, T, _ = X.shape
+        h = X.new_zeros(B, self.cell.hidden_size) if h0 is None else h0
+        outputs = []
+        for t in range(T):
+            h = self.cell(X[:, t], h)
+            outputs.append(h)
+        return torch.stack(outputs, dim=1), h
+
+
+def gru_params_to_torch(params):
+    """The course's GRU dict as a state dict for nn.GRU(D, H, batch_first=True).
+
+    PyTorch's second bias b_hn sits inside the reset product, r * (h U_h^T + b_hn);
+    the course's GRU has none there, so it is zero and b_h becomes b_in.
+    """
+    def stack(kind):
+        return torch.cat([torch.as_tensor(params[f"{kind}_{gate}"]) for gate in GATE_ORDER])
+
+    bias_ih = stack("b")
+    return {
+        "weight_ih_l0": stack("W"),
+        "weight_hh_l0": stack("U"),
+        "bias_ih_l0": bias_ih,
+        "bias_hh_l0": torch.zeros_like(bias_ih),
+    }
+
+
+def train_epoch(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    if max_grad_norm is not None and max_grad_norm < 0:
+        raise ValueError(f"max_grad_norm must be non-negative, got {max_grad_norm}")
+    model.train()
+    losses = []
+    for X, y in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        if max_grad_norm is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        optimizer.step()
+        losses.append(loss.item())
+    if not losses:
+        raise ValueError("the loader yielded no batch")
+    return sum(losses) / len(losses)

@@ -1,0 +1,39 @@
+"""The course for nbgrader. nbgrader reads this file from the current folder only:
+run its commands from the repository root (the Makefile does)."""
+
+import os
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "gru-course"
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.source_directory = "solutions"          # what instructors write
+c.CourseDirectory.release_directory = "notebooks"         # what students get (generated)
+c.CourseDirectory.submitted_directory = "autograde/submitted"
+c.CourseDirectory.autograded_directory = "autograde/autograded"
+c.CourseDirectory.feedback_directory = "autograde/feedback"
+c.CourseDirectory.db_url = f"sqlite:///{os.path.join(ROOT, 'autograde', 'gradebook.db')}"
+c.CourseDirectory.assignment_id = ""
+
+# No shared exchange folder: instructors hand out notebooks/ (or the student
+# bundle) and collect submissions into autograde/submitted/ themselves.
+c.Exchange.root = os.path.join(ROOT, "autograde", "exchange")
+
+# The stub students see in place of a solution.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A cell that runs longer than this is stopped and scores 0 (solutions take < 10 s a cell
+# under NBGRADER_EXECUTION).
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+# Deleted test cells come back from the gradebook, so a deletion cannot lower the maximum.
+c.OverwriteCells.add_missing_cells = True
+
+# Feedback shows each test's failure message, never the hidden tests' source.
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]

@@ -1,0 +1,1 @@
+"""Course maintenance: releasing notebooks, rendering the reading edition, bundles."""
