@@ -20,8 +20,11 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 	@echo "environment ready in $(VENV)"
 
+# Root (a container, a CI machine) must say so explicitly; LAB_ARGS passes more options.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT) $(LAB_ARGS)
 
 test: setup
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
