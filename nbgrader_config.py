@@ -6,9 +6,12 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
+from tools.feedback import ShortenTracebacks
+
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+os.makedirs(os.path.join(ROOT, "autograde"), exist_ok=True)  # where the gradebook lives
 
 c.CourseDirectory.course_id = "gru-course"
 c.CourseDirectory.root = ROOT
@@ -36,4 +39,6 @@ c.Execute.interrupt_on_timeout = True
 c.OverwriteCells.add_missing_cells = True
 
 # Feedback shows each test's failure message, never the hidden tests' source.
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+# Tracebacks quote the hidden lines around a failure: keep only the message.
+c.GenerateFeedback.preprocessors = [
+    GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, ShortenTracebacks]

@@ -2,7 +2,6 @@
 autograded-answer cell of its notebook, and the course's own table agrees with the contract."""
 
 import re
-from pathlib import Path
 
 import nbformat
 import pytest

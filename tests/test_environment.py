@@ -25,7 +25,8 @@ def conda_pins():
 
 
 def test_every_requirement_is_pinned():
-    lines = [ln.split("#")[0].strip() for ln in (ROOT / "requirements.txt").read_text().splitlines()]
+    text = (ROOT / "requirements.txt").read_text()
+    lines = [ln.split("#")[0].strip() for ln in text.splitlines()]
     assert all("==" in ln for ln in lines if ln)
 
 

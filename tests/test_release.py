@@ -8,10 +8,11 @@ import nbformat
 import pytest
 from nbgrader.validator import Validator
 
-from tools.course import ROOT, existing_assignments, load_config, notebook_path, run_nbgrader
+from tools.course import existing_assignments, load_config, notebook_path, run_nbgrader
 
 ASSIGNMENTS = existing_assignments()
-FORBIDDEN_IMPORT = re.compile(r"helpers\.(reference|hidden)|from helpers import .*(reference|hidden)")
+FORBIDDEN_IMPORT = re.compile(
+    r"helpers\.(reference|hidden)|from helpers import .*(reference|hidden)")
 
 
 def cells(path):

@@ -34,7 +34,9 @@ def _forbidden(frame, event, arg):
         if code.co_filename.startswith(REFERENCE_DIR):
             return f"helpers.reference ({code.co_name})"
         if code.co_name == "__call__" and "torch/_ops.py" in code.co_filename:
-            op = getattr(frame.f_locals.get("self"), "_qualified_op_name", "") or ""
+            packet = frame.f_locals.get("self")
+            op = (getattr(packet, "_qualified_op_name", None) or getattr(packet, "_name", "")
+                  or "")
             if op.split("::")[-1].split(".")[0] in GRU_KERNEL_NAMES:
                 return f"torch's fused GRU kernel ({op})"
     elif event == "c_call" and getattr(arg, "__name__", None) in GRU_KERNEL_NAMES:

@@ -12,7 +12,8 @@ class GRUCell(nn.Module):
     def __init__(self, input_size, hidden_size):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
-        shapes = {"W": (hidden_size, input_size), "U": (hidden_size, hidden_size), "b": (hidden_size,)}
+        H, D = hidden_size, input_size
+        shapes = {"W": (H, D), "U": (H, H), "b": (H,)}
         bound = 1.0 / math.sqrt(hidden_size)
         for gate in ("z", "r", "h"):
             for kind in ("W", "U", "b"):
