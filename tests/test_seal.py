@@ -98,3 +98,12 @@ def test_the_seal_restores_the_previous_profiler():
         run_sealed("GRU", gru_module)
     assert sys.getprofile() is before
     gru_module()  # unsealed again
+
+
+def test_a_delegation_that_then_fails_is_still_named():
+    def delegate_then_crash():
+        torch.gru_cell(x, h, w_ih, w_hh, b_ih, b_hh)
+        raise RuntimeError("shape mismatch further on")
+
+    with pytest.raises(CheckFailure, match="write it from scratch"):
+        run_sealed("GRUCell", delegate_then_crash)

@@ -1,0 +1,187 @@
+"""Hidden tests of 02_gru_equations: the scalar GRU step and its exact derivative.
+
+Each check runs the student's function (sealed) on a batch of seeded cases, stacks
+the answers into an array and compares it with the reference, listing the output
+that each known mistake gives on the same cases. The derivative is checked in
+stages, one path switched on at a time, so that a failure says which path is wrong.
+"""
+
+import math
+
+import numpy as np
+
+from helpers.checks import check_close, fail
+from helpers.hidden.seal import run_sealed
+from helpers.reference import gru_scalar as ref
+
+KEYS = ("w_z", "u_z", "b_z", "w_r", "u_r", "b_r", "w_h", "u_h", "b_h")
+
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def random_cases(seed, n=16, **fixed):
+    """``n`` cases ``(x, h_prev, p)``; ``fixed`` overrides some parameters in every case."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(n):
+        p = {key: float(v) for key, v in zip(KEYS, rng.uniform(-1.5, 1.5, size=len(KEYS)),
+                                             strict=True)}
+        p.update(fixed)
+        cases.append((float(rng.uniform(-2.0, 2.0)), float(rng.uniform(-0.9, 0.9)), p))
+    return cases
+
+
+def _as_columns(cases):
+    """Arrays x, h_prev and one array per parameter, over all cases."""
+    x = np.array([c[0] for c in cases])
+    h_prev = np.array([c[1] for c in cases])
+    p = {key: np.array([c[2][key] for c in cases]) for key in KEYS}
+    return x, h_prev, p
+
+
+def _call(name, fn, x, h_prev, p):
+    before = dict(p)
+    result = run_sealed(name, fn, x, h_prev, p)
+    if p != before:
+        fail(name, "it changed the parameter dict p it was given: read p, never write to it.")
+    return result
+
+
+def _as_float(name, value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        fail(name, f"expected a number (a Python float), got {type(value).__name__} "
+                   f"{value!r}"[:300])
+
+
+# ---------------------------------------------------------------- gru_step_scalar
+
+def step_mistakes(x, h_prev, p):
+    """What each known mistake of gru_step_scalar returns, per output, on these arrays."""
+    a_z = p["w_z"] * x + p["u_z"] * h_prev + p["b_z"]
+    a_r = p["w_r"] * x + p["u_r"] * h_prev + p["b_r"]
+    z, r = _sigmoid(a_z), _sigmoid(a_r)
+    a_h_no_reset = p["w_h"] * x + p["u_h"] * h_prev + p["b_h"]
+    h_candidate = np.tanh(p["w_h"] * x + r * p["u_h"] * h_prev + p["b_h"])
+    return {
+        "z": {"the biases were left out of the update gate":
+              _sigmoid(p["w_z"] * x + p["u_z"] * h_prev),
+              "the outputs come in the wrong order (r returned where z belongs)": r},
+        "r": {"the biases were left out of the reset gate":
+              _sigmoid(p["w_r"] * x + p["u_r"] * h_prev),
+              "the outputs come in the wrong order (z returned where r belongs)": z},
+        "h_candidate": {
+            "the reset gate is missing from the candidate": np.tanh(a_h_no_reset),
+            "the reset gate multiplies the whole pre-activation, input and bias included":
+                np.tanh(r * a_h_no_reset),
+            "the bias b_h sits inside the reset product (r * (u_h h_prev + b_h))":
+                np.tanh(p["w_h"] * x + r * (p["u_h"] * h_prev + p["b_h"])),
+            "the candidate uses sigmoid instead of tanh":
+                _sigmoid(p["w_h"] * x + r * p["u_h"] * h_prev + p["b_h"]),
+        },
+        "h": {"z and 1 - z swapped (h = (1 - z) h_prev + z h~)":
+              (1.0 - z) * h_prev + z * h_candidate,
+              "the state is a plain sum z h_prev + h~ (the (1 - z) factor is missing)":
+              z * h_prev + h_candidate},
+    }
+
+
+def _step_outputs(name, fn, cases):
+    rows = []
+    for x, h_prev, p in cases:
+        result = _call(name, fn, x, h_prev, p)
+        if not isinstance(result, tuple | list) or len(result) != 4:
+            fail(name, f"expected a tuple (z, r, h_candidate, h), got {type(result).__name__} "
+                       f"{result!r}"[:300])
+        rows.append([_as_float(name, v) for v in result])
+    return np.array(rows)
+
+
+def _check_gate_extremes(name, fn):
+    for x, h_prev, p in random_cases(seed=11, n=4, b_z=40.0):
+        h = _as_float(name, _call(name, fn, x, h_prev, p)[3])
+        if abs(h - h_prev) > 1e-12:
+            fail(name, f"with the update gate saturated at z = 1 (b_z = 40) the state must be "
+                       f"copied: h_prev = {h_prev:.6g}, but h = {h:.6g}.",
+                 "h = z * h_prev + (1 - z) * h~: check which term z multiplies.")
+    for x, h_prev, p in random_cases(seed=12, n=4, b_r=-40.0):
+        h_candidate = _as_float(name, _call(name, fn, x, h_prev, p)[2])
+        alone = math.tanh(p["w_h"] * x + p["b_h"])
+        if abs(h_candidate - alone) > 1e-12:
+            fail(name, f"with the reset gate closed (r = 0, b_r = -40) the candidate must ignore "
+                       f"h_prev: expected tanh(w_h x + b_h) = {alone:.6g}, got {h_candidate:.6g}.",
+                 "h~ = tanh(w_h x + r * (u_h h_prev) + b_h): r multiplies only the recurrent term.")
+
+
+def check_gru_step_scalar(gru_step_scalar):
+    name = "gru_step_scalar"
+    cases = random_cases(seed=1)
+    got = _step_outputs(name, gru_step_scalar, cases)
+    expected = np.array([ref.gru_step_scalar(*case) for case in cases])
+    mistakes = step_mistakes(*_as_columns(cases))
+    for column, output in enumerate(("z", "r", "h_candidate", "h")):
+        check_close(f"{name}: {output}", got[:, column], expected[:, column],
+                    causes=mistakes[output],
+                    hint="compare your line with the equation of this output in the notebook.")
+    _check_gate_extremes(name, gru_step_scalar)
+
+
+# ---------------------------------------------------------------- gru_dh_dhprev_scalar
+
+def derivative_mistakes(x, h_prev, p):
+    """What each known mistake of gru_dh_dhprev_scalar returns on these arrays."""
+    z = _sigmoid(p["w_z"] * x + p["u_z"] * h_prev + p["b_z"])
+    r = _sigmoid(p["w_r"] * x + p["u_r"] * h_prev + p["b_r"])
+    a_h = p["w_h"] * x + r * p["u_h"] * h_prev + p["b_h"]
+    h_candidate = np.tanh(a_h)
+    u_z, u_r, u_h = p["u_z"], p["u_r"], p["u_h"]
+
+    def total(direct=z, z_path_sign=1.0, dz=z * (1 - z) * u_z, dr=r * (1 - r) * u_r,
+              tanh_slope=1 - h_candidate**2, weight=1 - z):
+        via_z = z_path_sign * (h_prev - h_candidate) * dz
+        via_candidate = weight * tanh_slope * (dr * u_h * h_prev + r * u_h)
+        return direct + via_z + via_candidate
+
+    gates_constant = z + (1 - z) * (1 - h_candidate**2) * r * u_h
+    return {
+        "the gates are treated as constants (only z + (1 - z)(1 - h~^2) r u_h; the paths "
+        "through z and r are missing)": gates_constant,
+        "the path through the update gate z is missing": total(dz=0.0),
+        "the path through the reset gate r is missing": total(dr=0.0),
+        "the path through z has the wrong sign (dh/dz = h_prev - h~, not h~ - h_prev)":
+            total(z_path_sign=-1.0),
+        "the sigmoid derivative is wrong (sigma instead of sigma (1 - sigma))":
+            total(dz=z * u_z, dr=r * u_r),
+        "the tanh derivative uses the pre-activation (1 - a^2 instead of 1 - tanh(a)^2)":
+            total(tanh_slope=1 - a_h**2),
+        "the direct term z (h_prev copied through the update gate) is missing":
+            total(direct=0.0),
+        "z and 1 - z swapped": 1 - z + (h_candidate - h_prev) * z * (1 - z) * u_z
+            + z * (1 - h_candidate**2) * (r * (1 - r) * u_r * u_h * h_prev + r * u_h),
+    }
+
+
+# One path switched on at a time: with u_z = u_r = 0 the gates do not depend on h_prev.
+DERIVATIVE_STAGES = (
+    ("u_z = u_r = 0 (gates independent of h_prev: only the direct path and the candidate)",
+     {"u_z": 0.0, "u_r": 0.0}),
+    ("u_r = 0 (the path through z switched on)", {"u_r": 0.0}),
+    ("u_z = 0 (the path through r switched on)", {"u_z": 0.0}),
+    ("every path switched on", {}),
+)
+
+
+def check_gru_dh_dhprev_scalar(gru_dh_dhprev_scalar):
+    name = "gru_dh_dhprev_scalar"
+    for stage, (label, fixed) in enumerate(DERIVATIVE_STAGES):
+        cases = random_cases(seed=20 + stage, **fixed)
+        got = np.array([_as_float(name, _call(name, gru_dh_dhprev_scalar, *case))
+                        for case in cases])
+        expected = np.array([ref.gru_dh_dhprev_scalar(*case) for case in cases])
+        check_close(f"{name} (cases with {label})", got, expected,
+                    causes=derivative_mistakes(*_as_columns(cases)),
+                    hint="differentiate h = z h_prev + (1 - z) h~ with the product rule: "
+                         "z, r and h~ all depend on h_prev.")
