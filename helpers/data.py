@@ -58,6 +58,20 @@ def noisy_spirals(n, noise=0.15, label_noise=0.1, turns=1.5, seed=0):
     return X, y
 
 
+def teacher_regression(n, dim, seed=0):
+    """A smooth target of one hidden direction: y = tanh(2 x.u), x ~ N(0, I), |u| ~ 1.
+
+    Easy for a network whose gradients reach its first layers; predicting the mean
+    gives a mean squared error of var(y) (about 0.6). Returns float32 tensors
+    X (n, dim) and y (n, 1).
+    """
+    rng = _rng(seed)
+    X = rng.normal(size=(n, dim))
+    u = rng.normal(size=dim) / np.sqrt(dim)
+    y = np.tanh(2.0 * X @ u)[:, None]
+    return torch.tensor(X, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+
+
 def train_val_test_split(X, y, fractions=(0.6, 0.2, 0.2), seed=0):
     """Shuffle once, then cut into consecutive train, validation and test parts."""
     if len(fractions) != 3 or not np.isclose(sum(fractions), 1.0) or min(fractions) < 0:
