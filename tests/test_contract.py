@@ -45,7 +45,7 @@ def answer_cells(assignment):
 @pytest.mark.parametrize("assignment", existing_assignments())
 def test_each_graded_name_has_one_answer_cell(assignment):
     for name in GRADED_NAMES[assignment]:
-        pattern = re.compile(rf"^(def|class) {name}\(", re.M)
+        pattern = re.compile(rf"^(def {name}\(|class {name}[(:])", re.M)
         defining = [c for c in answer_cells(assignment) if pattern.search(c.source)]
         assert len(defining) == 1, (
             f"{name} must be defined in exactly one autograded-answer cell of {assignment}, "
