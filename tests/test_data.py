@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from helpers.checks import check_close, check_raises
-from helpers.data import adding_problem, noisy_spirals, train_val_test_split
+from helpers.data import adding_problem, noisy_spirals, teacher_regression, train_val_test_split
 
 
 def test_adding_problem_shapes_and_dtypes():
@@ -85,3 +85,14 @@ def test_split_is_a_seeded_partition():
 def test_split_rejects_fractions_that_do_not_sum_to_one():
     check_raises("train_val_test_split", train_val_test_split, np.zeros((4, 1)), np.zeros(4),
                  (0.5, 0.2, 0.2), why="fractions summing to 0.9")
+
+
+def test_teacher_regression_is_seeded_and_follows_one_direction():
+    X, y = teacher_regression(500, 8, seed=3)
+    assert X.shape == (500, 8) and y.shape == (500, 1) and X.dtype == torch.float32
+    again, _ = teacher_regression(500, 8, seed=3)
+    assert torch.equal(X, again)
+    # y = tanh(2 x.u): a least-squares fit of artanh(y) / 2 on x recovers u
+    X64, y64 = X.double().numpy(), y.double().numpy()
+    u, *_ = np.linalg.lstsq(X64, np.arctanh(y64) / 2, rcond=None)
+    check_close("teacher_regression target", np.tanh(2 * X64 @ u), y64, rtol=1e-4, atol=1e-5)
