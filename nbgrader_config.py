@@ -26,6 +26,7 @@ c.CourseDirectory.assignment_id = ""
 # No shared exchange folder: instructors hand out notebooks/ (or the student
 # bundle) and collect submissions into autograde/submitted/ themselves.
 c.Exchange.root = os.path.join(ROOT, "autograde", "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)  # the formgrader warns when it is missing
 
 # The stub students see in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -1,0 +1,202 @@
+"""A student's session, in a real browser: JupyterLab from the course environment, driven in
+headless Chromium (Debian's package, installed by `make browser`).
+
+The session opens a released notebook in a throwaway copy of the course, runs every cell and
+meets the NotImplementedError of the first unanswered exercise, pastes a correct answer and
+sees that exercise's test pass, validates with nbgrader's Validate button, and opens the
+formgrader from the Nbgrader menu. Screenshots of each step go to tests/artifacts/.
+"""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.answered import first_exercise
+from tests.chromium import ARTIFACTS, launch, require_chromium
+from tools.course import ROOT, existing_assignments
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+BIN = Path(sys.executable).parent
+STARTUP_SECONDS = 90
+STEP_MS = 90_000
+# No news pop-up, no update check, and every cell in the page (no virtual scrolling).
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
+                                                    "checkForUpdates": False},
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+}
+ERROR_OUTPUT = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def copy_course(folder):
+    """What JupyterLab and the formgrader need, so the session never touches the real course."""
+    shutil.copy(ROOT / "nbgrader_config.py", folder)
+    for name in ("notebooks", "solutions"):
+        shutil.copytree(ROOT / name, folder / name)
+    (folder / "autograde").mkdir()
+    return folder
+
+
+def write_lab_settings(folder):
+    for plugin, values in LAB_SETTINGS.items():
+        path = folder / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
+def lab_environment(tmp):
+    """The course environment's bin/ first on PATH; Jupyter's state in ``tmp``."""
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    for variable in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
+        env[variable] = str(tmp / variable.lower())
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(tmp / "settings")
+    write_lab_settings(tmp / "settings")
+    return env
+
+
+def wait_until_serving(url, token, process, log):
+    deadline = time.monotonic() + STARTUP_SECONDS
+    request = urllib.request.Request(f"{url}/api/status",
+                                     headers={"Authorization": f"token {token}"})
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"JupyterLab exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"JupyterLab did not answer within {STARTUP_SECONDS} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on a free local port with a random token; yields (url, token)."""
+    require_chromium()
+    tmp = tmp_path_factory.mktemp("lab")
+    course = copy_course(tmp_path_factory.mktemp("course"))
+    url, token, log = f"http://127.0.0.1:{free_port()}", secrets.token_hex(16), tmp / "lab.log"
+    command = [BIN / "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={url.rsplit(':', 1)[1]}", "--ServerApp.port_retries=0",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}"]
+    with open(log, "w") as log_file:
+        process = subprocess.Popen(command, cwd=course, env=lab_environment(tmp),
+                                   stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        wait_until_serving(url, token, process, log)
+        yield url, token
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=STEP_MS)
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(STEP_MS)
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def screenshot(page, name):
+    page.screenshot(path=str(ARTIFACTS / f"browser_{name}.png"))
+
+
+def run_all_cells(page):
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
+
+
+def run_cell(page, cell):
+    """Select ``cell``, run it with Shift+Enter and wait for its new execution count."""
+    from playwright.sync_api import expect
+
+    prompt = cell.locator(".jp-InputPrompt")
+    before = prompt.text_content()
+    cell.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")
+    expect(prompt).not_to_have_text(before)
+    expect(prompt).to_have_text(re.compile(r"\[\d+\]:"))
+
+
+def test_a_student_session_in_jupyterlab(lab, page):
+    from playwright.sync_api import expect
+
+    url, token = lab
+    exercise = first_exercise()
+    name = exercise.assignment
+    try:
+        page.goto(f"{url}/lab/tree/notebooks/{name}/{name}.ipynb?token={token}")
+        expect(page.locator(".jp-Notebook-ExecutionIndicator")).to_have_attribute(
+            "data-status", "idle")
+        cells = page.locator(".jp-Notebook .jp-Cell")
+        answer_cell, test_cell = cells.nth(exercise.answer_index), cells.nth(exercise.test_index)
+
+        # Unanswered, the first exercise's test is where "Run All" stops.
+        run_all_cells(page)
+        expect(test_cell.locator(ERROR_OUTPUT)).to_contain_text("NotImplementedError")
+        failing = [i for i in range(cells.count()) if cells.nth(i).locator(ERROR_OUTPUT).count()]
+        assert failing == [exercise.test_index], f"cells {failing} failed, expected only the test"
+        test_cell.locator(ERROR_OUTPUT).scroll_into_view_if_needed()
+        screenshot(page, "1_unanswered_fails")
+
+        # A correct answer, pasted in place of the stub: its test now passes, silently.
+        answer_cell.locator(".cm-content").click()
+        page.keyboard.press("Control+A")
+        page.keyboard.insert_text(exercise.answer)
+        run_cell(page, answer_cell)
+        run_cell(page, test_cell)
+        expect(test_cell.locator(".jp-OutputArea-output")).to_have_count(0)
+        answer_cell.evaluate("cell => cell.scrollIntoView({block: 'start'})")
+        screenshot(page, "2_answer_passes")
+
+        # nbgrader's Validate button: the exercises still unanswered are reported.
+        page.keyboard.press("Control+S")
+        expect(page.locator(".jp-mod-dirty")).to_have_count(0)
+        page.locator(".jp-Toolbar").get_by_role("button", name="Validate").click()
+        dialog = page.locator(".jp-Dialog")
+        expect(dialog).to_contain_text("Validation Results")
+        expect(dialog).to_contain_text("failed")
+        screenshot(page, "3_validate")
+        dialog.get_by_role("button", name="Ok").click()
+
+        # The instructor's formgrader, from the Nbgrader menu, lists every assignment.
+        page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+        page.get_by_role("menuitem", name="Formgrader").click()
+        formgrader = page.frame_locator("iframe").first
+        for assignment in existing_assignments("solutions"):
+            expect(formgrader.get_by_role("link", name=assignment, exact=True)).to_be_visible()
+        screenshot(page, "4_formgrader")
+    except Exception:
+        screenshot(page, "failure")
+        raise
