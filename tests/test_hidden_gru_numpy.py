@@ -2,7 +2,6 @@
 tuple caches, recomputing backward, inline BPTT), and name each mistake in
 tests/wrong_answers/gru_numpy.py."""
 
-import contextlib
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from helpers import reference
 from helpers.checks import CheckFailure
 from helpers.hidden import gru_numpy as hidden
+from tests.hidden_suite import answer_id, assert_names_mistake, assert_sealed
 from tests.wrong_answers import gru_numpy as answers
 
 
@@ -28,9 +28,7 @@ NAMES = ["init_gru_params", "gru_cell_forward", "gru_cell_backward", "gru_forwar
          "gru_backward"]
 
 
-def test_reference_passes(monkeypatch):
-    """The seal would stop the reference itself: here it is lifted (its own test is below)."""
-    monkeypatch.setattr(hidden, "sealed", lambda _: contextlib.nullcontext())
+def test_reference_passes(seal_lifted):
     hidden.check_init_gru_params(reference.init_gru_params)
     hidden.check_gru_cell_forward(reference.gru_cell_forward)
     hidden.check_gru_cell_backward(reference.gru_cell_backward, reference.gru_cell_forward)
@@ -118,27 +116,19 @@ DELEGATING = [
 ]
 
 
-def ids(value):
-    return getattr(value, "__name__", None) or ""
-
-
-@pytest.mark.parametrize("name, answer", CORRECT, ids=ids)
+@pytest.mark.parametrize("name, answer", CORRECT, ids=answer_id)
 def test_correct_answers_pass(name, answer):
     run_check(name, answer)
 
 
-@pytest.mark.parametrize("name, answer, phrase", MISTAKES, ids=ids)
+@pytest.mark.parametrize("name, answer, phrase", MISTAKES, ids=answer_id)
 def test_mistakes_fail_with_their_name(name, answer, phrase):
-    with pytest.raises(CheckFailure, match="is wrong") as failure:
-        run_check(name, answer)
-    assert phrase in str(failure.value), str(failure.value)
+    assert_names_mistake(lambda a: run_check(name, a), answer, phrase)
 
 
-@pytest.mark.parametrize("name, answer, called", DELEGATING, ids=ids)
+@pytest.mark.parametrize("name, answer, called", DELEGATING, ids=answer_id)
 def test_delegating_fails_with_the_seal(name, answer, called):
-    with pytest.raises(CheckFailure, match="from scratch") as failure:
-        run_check(name, answer)
-    assert called in str(failure.value)
+    assert_sealed(lambda a: run_check(name, a), answer, called)
 
 
 @pytest.mark.parametrize("backward_name, forward_mistake", [

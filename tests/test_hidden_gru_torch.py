@@ -4,8 +4,8 @@ each mistake in tests/wrong_answers/gru_torch.py."""
 import pytest
 
 from helpers import reference
-from helpers.checks import CheckFailure
 from helpers.hidden import gru_torch as hidden
+from tests.hidden_suite import answer_id, assert_names_mistake, assert_sealed
 from tests.wrong_answers import gru_torch as answers
 
 CHECKS = {
@@ -78,36 +78,24 @@ DELEGATING = [
 ]
 
 
-def unsealed(_, fn, *args):
-    return fn(*args)
-
-
 @pytest.mark.parametrize("name", CHECKS)
-def test_reference_passes(name, monkeypatch):
-    """The seal would stop the reference itself: here it is lifted (its own test is below)."""
-    monkeypatch.setattr(hidden, "run_sealed", unsealed)
+def test_reference_passes(name, seal_lifted):
     CHECKS[name](getattr(reference, name))
 
 
-@pytest.mark.parametrize("name, answer", CORRECT, ids=lambda v: getattr(v, "__name__", v))
+@pytest.mark.parametrize("name, answer", CORRECT, ids=answer_id)
 def test_correct_answers_pass(name, answer):
     CHECKS[name](answer)
 
 
-@pytest.mark.parametrize("name, answer, phrase", MISTAKES,
-                         ids=lambda v: getattr(v, "__name__", None) or "")
+@pytest.mark.parametrize("name, answer, phrase", MISTAKES, ids=answer_id)
 def test_mistakes_fail_with_their_name(name, answer, phrase):
-    with pytest.raises(CheckFailure, match="is wrong") as failure:
-        CHECKS[name](answer)
-    assert phrase in str(failure.value), str(failure.value)
+    assert_names_mistake(CHECKS[name], answer, phrase)
 
 
-@pytest.mark.parametrize("name, answer, called", DELEGATING,
-                         ids=lambda v: getattr(v, "__name__", None) or "")
+@pytest.mark.parametrize("name, answer, called", DELEGATING, ids=answer_id)
 def test_delegating_fails(name, answer, called):
-    with pytest.raises(CheckFailure, match="from scratch") as failure:
-        CHECKS[name](answer)
-    assert called in str(failure.value), str(failure.value)
+    assert_sealed(CHECKS[name], answer, called)
 
 
 @pytest.mark.parametrize("name", CHECKS)

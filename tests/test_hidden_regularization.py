@@ -2,7 +2,6 @@
 written differently, fail each known mistake with a message that names it, and fail an
 answer that delegates to the reference."""
 
-import contextlib
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ import torch
 import helpers.hidden.regularization as hidden
 import helpers.reference as reference
 import tests.wrong_answers.regularization as answers
-from helpers.checks import CheckFailure
+from tests.hidden_suite import assert_names_mistake, assert_sealed
 
 CHECKS = {
     "standardize": hidden.check_standardize,
@@ -106,13 +105,6 @@ def test_every_graded_name_has_a_check_and_mistakes():
     assert set(CHECKS) == wrong == {graded_name(a) for a in CORRECT}
 
 
-@pytest.fixture
-def seal_lifted(monkeypatch):
-    """The seal would stop the reference itself: here it is lifted (its own test is below)."""
-    monkeypatch.setattr(hidden, "run_sealed", lambda _, fn, *args, **kwargs: fn(*args, **kwargs))
-    monkeypatch.setattr(hidden, "sealed", lambda _: contextlib.nullcontext())
-
-
 @pytest.mark.parametrize("name", CHECKS)
 def test_reference_passes(name, seal_lifted):
     CHECKS[name](getattr(reference, name))
@@ -125,15 +117,12 @@ def test_correct_variant_passes(answer):
 
 @pytest.mark.parametrize(("answer", "phrase"), WRONG)
 def test_mistake_is_named(answer, phrase):
-    with pytest.raises(CheckFailure) as failure:
-        CHECKS[graded_name(answer)](getattr(answers, answer))
-    assert phrase in str(failure.value), str(failure.value)
+    assert_names_mistake(CHECKS[graded_name(answer)], getattr(answers, answer), phrase)
 
 
 @pytest.mark.parametrize("name", CHECKS)
 def test_delegating_to_the_reference_fails(name):
-    with pytest.raises(CheckFailure, match="helpers.reference"):
-        CHECKS[name](getattr(answers, f"{name}__reference"))
+    assert_sealed(CHECKS[name], getattr(answers, f"{name}__reference"))
 
 
 def test_sgd_oracle_is_torch_and_agrees_with_the_reference():
