@@ -36,5 +36,31 @@ lint: setup
 release: setup
 	$(PY) -m tools.release $(ASSIGNMENT)
 
+# The reading edition: execute every solution notebook and render build/book/ (offline pages).
+book: setup
+	$(PY) -m tools.book $(ASSIGNMENT)
+
+# The archive an instructor hands to students: notebooks/, helpers/ without the answers.
+student-bundle: setup
+	$(PY) -m tools.bundle
+
+# Debian's Chromium, which the browser test drives (tests/test_browser.py); needs root.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	@/usr/bin/chromium --version
+
+# Grade every submission in autograde/submitted/ on every core (ASSIGNMENT=, STUDENT= narrow it).
+grade: setup
+	$(PY) -m autograde.grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT))
+
+# Check one notebook like nbgrader validate, but exit non-zero when a test fails.
+check: setup
+	@test -n "$(NB)" || (echo "usage: make check NB=notebooks/<id>/<id>.ipynb" && exit 2)
+	$(PY) -m tools.check $(NB)
+
+# Sequential nbgrader autograde against make grade on a generated class (STUDENTS=N).
+bench: setup
+	$(PY) benchmarks/grading.py $(if $(STUDENTS),--students $(STUDENTS))
+
 clean:
 	rm -rf $(VENV) build .pytest_cache

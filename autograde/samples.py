@@ -1,0 +1,213 @@
+"""Sample submissions, built from the current release so they never go stale.
+
+    python -m autograde.samples [ASSIGNMENT ...] [--root ROOT] [--students N]
+
+Each sample is the student notebook (notebooks/<id>/<id>.ipynb) with its answer cells
+filled in from the solution: all correct, blank, wrong, or one of the faults the
+grader must survive. They are written to autograde/submitted/sample-<kind>/<id>/.
+With --students N it writes a class of N generated students instead (a mix of
+correct, blank and wrong), as benchmarks/grading.py uses.
+"""
+
+import argparse
+import ast
+import copy
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from tools.course import ROOT, existing_assignments, notebook_path, run_nbgrader
+
+TOPICS = {  # CONTRIBUTING.md: the topic of each assignment, as tests/wrong_answers names it
+    "01_vanishing_exploding_gradients": "gradients", "02_gru_equations": "gru_scalar",
+    "03_gru_numpy": "gru_numpy", "04_gru_pytorch": "gru_torch",
+    "05_overfitting_regularization": "regularization",
+}
+DEFINITION = re.compile(r"^(?:def|class) (\w+)", re.M)
+MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+LOOP = "while True:\n    pass\n"
+SWALLOW = ("import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
+           "    except KeyboardInterrupt:\n        pass\n")
+EXIT = "import os\nos._exit(1)\n"
+SIGKILL = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"
+
+
+def meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def is_answer(cell):
+    return cell.cell_type == "code" and meta(cell).get("solution") and not meta(cell).get("grade")
+
+
+def is_test(cell):
+    return cell.cell_type == "code" and meta(cell).get("grade") and not meta(cell).get("solution")
+
+
+def answers(solution):
+    """grade_id -> the solution's source of each answer cell, without the markers."""
+    return {meta(c)["grade_id"]: MARKERS.sub("", c.source)
+            for c in solution.cells if meta(c).get("solution")}
+
+
+def exercises(release):
+    """[(answer grade_id, [test grade_ids that follow it])] in notebook order."""
+    result = []
+    for cell in release.cells:
+        if is_answer(cell):
+            result.append((meta(cell)["grade_id"], []))
+        elif is_test(cell) and result:
+            result[-1][1].append(meta(cell)["grade_id"])
+    return result
+
+
+def filled(release, solution, replace=None):
+    """The release with every answer from the solution; ``replace`` maps grade_id to
+    other source (a wrong answer, a fault)."""
+    nb = copy.deepcopy(release)
+    sources = answers(solution) | (replace or {})
+    for cell in nb.cells:
+        if meta(cell).get("solution") and meta(cell).get("grade_id") in sources:
+            cell.source = sources[meta(cell)["grade_id"]]
+    return nb
+
+
+def wrong(release, solution, exercise):
+    """The answer of ``exercise`` left as the stub, every other answer correct."""
+    stub = {meta(c)["grade_id"]: c.source for c in release.cells if is_answer(c)}
+    return filled(release, solution, {exercise: stub[exercise]})
+
+
+def faults(release, solution):
+    """kind -> (notebook or raw text, file name) for every fault the grader must survive."""
+    exercise_ids = [answer for answer, _ in exercises(release)]
+    first, last = exercise_ids[0], exercise_ids[-1]
+    good = answers(solution)
+    deleted = filled(release, solution)
+    dropped = {last, *dict(exercises(release))[last]}
+    deleted.cells = [c for c in deleted.cells if meta(c).get("grade_id") not in dropped]
+    stripped = wrong(release, solution, first)
+    test = next(c for c in stripped.cells if meta(c).get("grade_id") == dict(
+        exercises(release))[first][0])
+    test.metadata.pop("nbgrader")
+    test.source = "pass  # the test is gone"
+    return {
+        "loop": filled(release, solution, {first: LOOP + good[first]}),
+        "swallow_interrupt": filled(release, solution, {last: SWALLOW + good[last]}),
+        "os_exit": filled(release, solution, {last: EXIT + good[last]}),
+        "sigkill": filled(release, solution, {last: SIGKILL + good[last]}),
+        "not_json": nbformat.writes(filled(release, solution))[:400],
+        "deleted_cells": deleted,
+        "stripped_test": stripped,
+        "wrong_name": (filled(release, solution), "my_submission.ipynb"),
+    }
+
+
+def answer_cells(release):
+    """graded name -> grade_id of the answer cell that defines it."""
+    found = {}
+    for cell in release.cells:
+        if is_answer(cell):
+            for match in DEFINITION.finditer(cell.source):
+                found.setdefault(match.group(1), meta(cell)["grade_id"])
+    return found
+
+
+def known_mistakes(release, assignment):
+    """answer grade_id -> source that defines the graded name as the first mistake of
+    tests/wrong_answers/<topic>.py for it (functions named ``<name>__<mistake>`` whose
+    docstring does not start with "Correct"). The module runs in its own namespace, so
+    its helpers shadow nothing of the notebook's."""
+    path = ROOT / "tests" / "wrong_answers" / f"{TOPICS.get(assignment)}.py"
+    if not path.exists():
+        return {}
+    source, cells = path.read_text(), answer_cells(release)
+    found = {}
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.FunctionDef | ast.ClassDef):
+            continue
+        name, _, mistake = node.name.partition("__")
+        if name in cells and mistake and not (ast.get_docstring(node) or "").startswith(
+                "Correct"):
+            found.setdefault(cells[name], (
+                f"exec({source!r}, _wrong_answers := {{}})\n"
+                f"{name} = _wrong_answers[{node.name!r}]  # the mistake {mistake}\n"))
+    return found
+
+
+def samples(release, solution, mistakes=None):
+    """kind -> notebook (or raw text, or (notebook, file name)) of every sample:
+    correct, blank, the first exercise left undone, each of ``mistakes`` (answer
+    grade_id -> wrong source), and every fault."""
+    first = exercises(release)[0][0]
+    wrongs = {f"mistake_{cell}": filled(release, solution, {cell: source})
+              for cell, source in (mistakes or {}).items()}
+    return {"correct": filled(release, solution), "blank": release,
+            "wrong": wrong(release, solution, first)} | wrongs | faults(release, solution)
+
+
+def write(submitted, student, assignment, sample):
+    """Write one sample to submitted/<student>/<assignment>/."""
+    folder = Path(submitted) / student / assignment
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    sample, name = sample if isinstance(sample, tuple) else (sample, f"{assignment}.ipynb")
+    text = sample if isinstance(sample, str) else nbformat.writes(sample)
+    (folder / name).write_text(text)
+
+
+def scratch_course(folder, assignment, source):
+    """A course in ``folder`` with one assignment from the notebook ``source``: the
+    course's config, the source in solutions/, its release and a new gradebook."""
+    (Path(folder) / "solutions" / assignment).mkdir(parents=True)
+    (Path(folder) / "autograde").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "nbgrader_config.py", folder)
+    shutil.copy(source, notebook_path("solutions", assignment, folder))
+    run_nbgrader("generate_assignment", assignment, "--force", root=folder, capture_output=True)
+    return Path(folder)
+
+
+def load(root, assignment):
+    read = lambda folder: nbformat.read(notebook_path(folder, assignment, root), as_version=4)  # noqa: E731
+    return read("notebooks"), read("solutions")
+
+
+def write_samples(root, assignment):
+    release, solution = load(root, assignment)
+    for kind, sample in samples(release, solution, known_mistakes(release, assignment)).items():
+        write(Path(root) / "autograde" / "submitted", f"sample-{kind}", assignment, sample)
+
+
+def write_class(root, assignment, students):
+    """``students`` generated students: a third correct, a third blank, a third with one
+    exercise left undone (a different one each)."""
+    release, solution = load(root, assignment)
+    exercise_ids = [answer for answer, _ in exercises(release)]
+    for n in range(students):
+        if n % 3 == 0:
+            sample = filled(release, solution)
+        elif n % 3 == 1:
+            sample = release
+        else:
+            sample = wrong(release, solution, exercise_ids[n % len(exercise_ids)])
+        write(Path(root) / "autograde" / "submitted", f"student{n:03d}", assignment, sample)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*", help="default: every released assignment")
+    parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument("--students", type=int, help="write a generated class of N students")
+    args = parser.parse_args(argv)
+    for assignment in args.assignments or existing_assignments("notebooks", args.root):
+        if args.students:
+            write_class(args.root, assignment, args.students)
+        else:
+            write_samples(args.root, assignment)
+        print(f"wrote samples of {assignment} under {args.root / 'autograde' / 'submitted'}")
+
+
+if __name__ == "__main__":
+    main()
