@@ -15,10 +15,12 @@ import multiprocessing
 import os
 import sys
 import tempfile
+import warnings
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
 from autograde import gradebook, worker
@@ -150,6 +152,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    warnings.simplefilter("ignore", SAWarning)  # nbgrader 0.9.6 with SQLAlchemy 2: harmless
     options = worker.Options(root=args.root.resolve(), timeout=args.timeout,
                              deadline=args.deadline)
     results, lines = grade_class(options, args.assignment or None, args.student or None,
