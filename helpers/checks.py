@@ -134,12 +134,24 @@ def check_raises(name, fn, *args, exception=ValueError, why="", **kwargs):
                "but nothing was raised.")
 
 
+def arrays_in(args):
+    """``(label, array)`` for each array argument and each array in a dict argument."""
+    for position, arg in enumerate(args, start=1):
+        if isinstance(arg, np.ndarray):
+            yield f"argument number {position}", arg
+        elif isinstance(arg, dict):
+            for key, value in arg.items():
+                if isinstance(value, np.ndarray):
+                    yield f"{key!r} of argument number {position}", value
+
+
 def check_inputs_unchanged(name, fn, *args, **kwargs):
-    """Calling ``fn`` leaves its array arguments as they were (no in-place update)."""
-    before = [np.array(a, copy=True) if isinstance(a, np.ndarray) else None for a in args]
+    """Calling ``fn`` leaves its arrays as they were (no in-place update): the array
+    arguments, and the arrays of a dict argument (a GRU's parameters)."""
+    before = [(label, array, array.copy()) for label, array in arrays_in(args)]
     result = fn(*args, **kwargs)
-    for position, (arg, copy) in enumerate(zip(args, before, strict=True)):
-        if copy is not None and not np.array_equal(arg, copy, equal_nan=True):
-            fail(name, f"it modified its argument number {position + 1} in place.",
+    for label, array, copy in before:
+        if not np.array_equal(array, copy, equal_nan=True):
+            fail(name, f"it modified its {label} in place.",
                  "Compute a new array (w = w - ...) instead of updating one (w -= ...).")
     return result

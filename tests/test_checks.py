@@ -127,3 +127,15 @@ def test_check_inputs_unchanged_returns_the_result():
     result = check_inputs_unchanged("sgd_step", lambda w, g: w - g, w, np.ones(3))
     np.testing.assert_array_equal(result, np.zeros(3))
     np.testing.assert_array_equal(w, np.ones(3))
+
+
+def test_inputs_unchanged_looks_inside_a_dict_of_arrays():
+    params = {"W_z": np.ones((2, 2)), "note": "not an array"}
+
+    def decays_in_place(x, params):
+        params["W_z"] *= 0.5
+        return x
+
+    with pytest.raises(CheckFailure) as failure:
+        check_inputs_unchanged("step", decays_in_place, np.zeros(2), params)
+    assert "it modified its 'W_z' of argument number 2 in place" in str(failure.value)

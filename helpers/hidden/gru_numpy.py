@@ -11,7 +11,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpers.checks import check_close, check_dtype, check_shape, check_type, fail
+from helpers.checks import (
+    check_close,
+    check_dtype,
+    check_inputs_unchanged,
+    check_shape,
+    check_type,
+    fail,
+)
 from helpers.hidden.seal import sealed
 from helpers.reference import gru_numpy as ref
 from helpers.reference.gradients import sigmoid
@@ -50,26 +57,9 @@ def _run(name, fn, *args):
     return result
 
 
-def _unchanged(name, arrays, copies):
-    for (label, array), copy in zip(arrays.items(), copies, strict=True):
-        if not np.array_equal(array, copy):
-            fail(name, f"it modified its input {label} in place.",
-                 "Compute new arrays (a = a + ...) instead of updating the inputs (a += ...).")
-
-
 def _run_unchanged(name, fn, *args):
-    """``_run`` that also fails if an array argument (or a dict of arrays) was modified."""
-    arrays = {}
-    for position, arg in enumerate(args):
-        if isinstance(arg, np.ndarray):
-            arrays[f"number {position + 1}"] = arg
-        elif isinstance(arg, dict):
-            arrays.update({f"params[{key!r}]": v for key, v in arg.items()
-                           if isinstance(v, np.ndarray)})
-    copies = [v.copy() for v in arrays.values()]
-    result = _run(name, fn, *args)
-    _unchanged(name, arrays, copies)
-    return result
+    """``_run`` that also fails if an array argument (or a params array) was modified."""
+    return check_inputs_unchanged(name, lambda *a: _run(name, fn, *a), *args)
 
 
 def _tuple_of(name, result, length, what):
