@@ -1,7 +1,9 @@
 """What every tests/test_hidden_<topic>.py asserts about its hidden checks: correct answers
 pass, each known mistake fails with a message that names it, delegation is caught."""
 
+import numpy as np
 import pytest
+import torch
 
 from helpers.checks import CheckFailure
 from helpers.hidden import seal
@@ -29,3 +31,15 @@ def assert_sealed(check, answer, called="helpers.reference"):
     with pytest.raises(CheckFailure, match="from scratch") as failure:
         check(answer)
     assert called in str(failure.value), str(failure.value)
+
+
+def assert_random_streams_untouched(*calls):
+    """Running ``calls`` leaves NumPy's and torch's global generators where they were:
+    a hidden check must not change what the student's later cells draw."""
+    def next_draws(run):
+        np.random.seed(3)
+        torch.manual_seed(3)
+        run()
+        return np.random.random(), torch.rand(1).item()
+
+    assert next_draws(lambda: [call() for call in calls]) == next_draws(lambda: None)

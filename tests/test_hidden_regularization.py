@@ -10,7 +10,7 @@ import torch
 import helpers.hidden.regularization as hidden
 import helpers.reference as reference
 import tests.wrong_answers.regularization as answers
-from tests.hidden_suite import assert_names_mistake, assert_sealed
+from tests.hidden_suite import assert_names_mistake, assert_random_streams_untouched, assert_sealed
 
 CHECKS = {
     "standardize": hidden.check_standardize,
@@ -146,11 +146,6 @@ def test_checks_are_silent(capsys, seal_lifted):
 
 
 def test_checks_leave_the_global_generators_alone(seal_lifted):
-    np.random.seed(3)
-    torch.manual_seed(3)
-    hidden.check_dropout_forward(reference.dropout_forward)
-    hidden.check_ensemble_predict(reference.ensemble_predict)
-    after = np.random.random(), torch.rand(1).item()
-    np.random.seed(3)
-    torch.manual_seed(3)
-    assert after == (np.random.random(), torch.rand(1).item())
+    assert_random_streams_untouched(
+        lambda: hidden.check_dropout_forward(reference.dropout_forward),
+        lambda: hidden.check_ensemble_predict(reference.ensemble_predict))
