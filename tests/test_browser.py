@@ -132,6 +132,18 @@ def screenshot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"browser_{name}.png"))
 
 
+def wait_for_kernel(page):
+    """Until the status bar reports the kernel connected and idle.
+
+    The toolbar's execution indicator says "idle" before the kernel exists, and a "Run All"
+    sent then is dropped without a word: every cell stays ``[ ]``.
+    """
+    from playwright.sync_api import expect
+
+    status = page.get_by_role("contentinfo").get_by_role("button", name=re.compile(r"\| Idle$"))
+    expect(status).to_be_visible()
+
+
 def run_all_cells(page):
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
@@ -157,8 +169,7 @@ def test_a_student_session_in_jupyterlab(lab, page):
     name = exercise.assignment
     try:
         page.goto(f"{url}/lab/tree/notebooks/{name}/{name}.ipynb?token={token}")
-        expect(page.locator(".jp-Notebook-ExecutionIndicator")).to_have_attribute(
-            "data-status", "idle")
+        wait_for_kernel(page)
         cells = page.locator(".jp-Notebook .jp-Cell")
         answer_cell, test_cell = cells.nth(exercise.answer_index), cells.nth(exercise.test_index)
 
