@@ -6,7 +6,7 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from tools.feedback import ShortenTracebacks
+from tools.feedback import FeedbackExporter, ShortenTracebacks
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -43,3 +43,4 @@ c.OverwriteCells.add_missing_cells = True
 # Tracebacks quote the hidden lines around a failure: keep only the message.
 c.GenerateFeedback.preprocessors = [
     GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, ShortenTracebacks]
+c.GenerateFeedback.exporter_class = FeedbackExporter  # the same pages, rendered faster
