@@ -3,7 +3,9 @@ cheaper: the oracle is HTMLExporter itself, configured as nbgrader's generate_fe
 configures it."""
 
 from pathlib import Path
+from unittest import mock
 
+import jinja2
 import nbformat
 import nbgrader
 import pytest
@@ -72,6 +74,14 @@ def test_the_notebook_given_is_left_as_it_was(case):
     before = nbformat.writes(nb)
     feedback_page(FeedbackExporter, nb)
     assert nbformat.writes(nb) == before
+
+
+def test_a_second_exporter_compiles_no_template():
+    nb = graded_notebook()
+    first = feedback_page(FeedbackExporter, nb)
+    with mock.patch.object(jinja2.Environment, "compile", side_effect=AssertionError(
+            "a template was compiled again")):
+        assert feedback_page(FeedbackExporter, nb) == first
 
 
 def test_nbgrader_renders_feedback_with_it():

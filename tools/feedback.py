@@ -1,6 +1,7 @@
 """Feedback for students: failure messages without the hidden tests that raised them,
 rendered at the cost of one pass over the page."""
 
+from jinja2 import BytecodeCache
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.exporters.html import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
@@ -27,15 +28,40 @@ class ShortenTracebacks(NbGraderPreprocessor):
         return cell, resources
 
 
-class FeedbackExporter(HTMLExporter):
-    """HTMLExporter without its second pass over a page that has no image.
+class CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept for the life of the process (Jinja checks each
+    against its source's checksum before using it)."""
 
-    After rendering, HTMLExporter parses the whole page again with BeautifulSoup to give
+    def __init__(self):
+        self._code = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+class FeedbackExporter(HTMLExporter):
+    """HTMLExporter that compiles its templates once a process, and skips its second
+    pass over a page that has no image.
+
+    nbgrader builds a new exporter for every generate_feedback call, so make grade,
+    which calls it once a submission, recompiled the whole template tree each time.
+    After rendering, HTMLExporter parses the page again with BeautifulSoup to give
     images without alt text a placeholder and JupyterLab-template cells a tabindex.
     nbgrader's feedback template is built on the classic template, which has no such
     cells, so only a page with an image changes; for every other page the parse is
     pure cost, 40 to 55 % of a feedback page's time on the course's notebooks.
     """
+
+    compiled = CompiledTemplates()
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = self.compiled
+        return environment
 
     def from_notebook_node(self, nb, resources=None, **kw):
         html, rendered = self._render(nb, dict(resources or {}), **kw)
