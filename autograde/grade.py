@@ -121,6 +121,12 @@ def summary(root, results, worst=5):
 
 def grade_class(options, assignment=None, student=None, jobs=None, progress=True):
     """Grade, write the table, return (results, summary lines)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader 0.9.6 with SQLAlchemy 2: harmless
+        return _grade_class(options, assignment, student, jobs, progress)
+
+
+def _grade_class(options, assignment, student, jobs, progress):
     submissions = find_submissions(options.root, assignment, student)
     known = known_assignments(options.root)
     results = [unknown_result(s, a) for _, s, a in submissions if a not in known]
@@ -152,7 +158,6 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    warnings.simplefilter("ignore", SAWarning)  # nbgrader 0.9.6 with SQLAlchemy 2: harmless
     options = worker.Options(root=args.root.resolve(), timeout=args.timeout,
                              deadline=args.deadline)
     results, lines = grade_class(options, args.assignment or None, args.student or None,
