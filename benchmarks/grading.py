@@ -4,12 +4,16 @@ then the course's parallel grader (make grade), and compare both with the floor.
     python benchmarks/grading.py [--students N] [--assignments ID ...] [--jobs J]
 
 The class: N students for every released assignment (notebooks/), a third with
-correct answers, a third blank, a third with one exercise left undone. Both runs
-start from the same gradebook in a scratch copy of the course; the real autograde/
-is never touched. The floor is what no grader can beat per submission: a kernel
-start plus ``import torch``, measured here (median of 3). make grade writes feedback
-HTML for every submission and plain autograde does not, so the table also times
-nbgrader's generate_feedback after it: the same output.
+correct answers, a third blank, a third with one exercise left undone. Every run
+starts from the same gradebook in a scratch copy of the course; the real autograde/
+is never touched. A shared machine's speed drifts over minutes, so the two ways take
+turns: the first half of the class sequentially then in parallel, the second half in
+parallel then sequentially, and each way's time is the sum over both halves (a drift
+steady over the run cancels out). The floor is what no grader can beat per
+submission: a kernel start plus ``import torch``, measured twice before each turn
+(the median of the eight).
+make grade writes feedback HTML for every submission and plain autograde does not,
+so the table also times nbgrader's generate_feedback after it: the same output.
 """
 
 import argparse
@@ -20,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from jupyter_client.manager import start_new_kernel
@@ -34,8 +39,8 @@ from tools.course import ROOT, existing_assignments, run_nbgrader  # noqa: E402
 TARGET_SPEEDUP, TARGET_FLOOR_RATIO = 1.8, 1.5
 
 
-def floor_seconds(repeats=3):
-    """Median time of a kernel start plus ``import torch`` (one thread, as grading runs)."""
+def floor_samples(repeats):
+    """Times of a kernel start plus ``import torch`` (one thread, as grading runs)."""
     os.environ.update(worker.THREAD_LIMITS)
     times = []
     for _ in range(repeats):
@@ -45,7 +50,7 @@ def floor_seconds(repeats=3):
         client.stop_channels()
         manager.shutdown_kernel(now=True)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
 
 
 def notebook_seconds(folder, assignment):
@@ -75,6 +80,17 @@ def make_course(folder, assignments, students):
     for assignment in assignments:
         samples.write_class(folder, assignment, students)
     shutil.copy(gradebook.db_path(folder), folder / "fresh.db")
+
+
+def keep_only(folder, students):
+    """Leave only ``students``'s submissions in autograde/submitted/ (the others wait
+    in a folder beside it)."""
+    submitted, waiting = folder / "autograde" / "submitted", folder / "waiting"
+    waiting.mkdir(exist_ok=True)
+    for student in [*submitted.iterdir(), *waiting.iterdir()]:
+        home = submitted if student.name in students else waiting
+        if student.parent != home:
+            student.rename(home / student.name)
 
 
 def reset(folder):
@@ -109,6 +125,43 @@ def time_parallel(folder, jobs):
     return time.perf_counter() - start, cpu_seconds() - cpu, results
 
 
+def grade_one_way(way, folder, assignments, jobs, totals):
+    """Grade the submissions present, from a fresh gradebook, sequentially or in parallel;
+    add the seconds to ``totals``. Returns (scores, make grade's results)."""
+    reset(folder)
+    if way == "sequential":
+        wall, cpu = time_sequential(folder, assignments, "autograde")
+        graded = []
+        totals.update(sequential=wall, sequential_cpu=cpu)
+        feedback, feedback_cpu = time_sequential(folder, assignments, "generate_feedback")
+        totals.update(feedback=feedback, feedback_cpu=feedback_cpu)
+    else:
+        wall, cpu, graded = time_parallel(folder, jobs)
+        totals.update(parallel=wall, parallel_cpu=cpu)
+    print(f"  {way}: {wall:.1f} s", flush=True)
+    return scores(folder), graded
+
+
+def grade_both_ways(folder, assignments, jobs):
+    """The halves of the class take turns (see the module's docstring). Returns the
+    summed seconds of each way, the floor (median of samples taken before each turn),
+    whether both ways gave the same scores, and make grade's results."""
+    totals, scored, results = Counter(), {"sequential": [], "parallel": []}, []
+    floors = []
+    students = sorted(p.name for p in (folder / "autograde" / "submitted").iterdir())
+    for half, ways in ((students[0::2], ("sequential", "parallel")),
+                       (students[1::2], ("parallel", "sequential"))):
+        keep_only(folder, set(half))
+        print(f"{len(half)} students:", flush=True)
+        for way in ways:
+            floors += floor_samples(2)  # the floor drifts with the machine, too
+            half_scores, graded = grade_one_way(way, folder, assignments, jobs, totals)
+            scored[way] += half_scores
+            results += graded
+    same = sorted(scored["sequential"]) == sorted(scored["parallel"])
+    return totals, statistics.median(floors), same, results
+
+
 def scores(folder):
     return sorted((s, a, score) for s, a, score, _, _ in gradebook.submission_rows(folder))
 
@@ -119,6 +172,8 @@ def main(argv=None):
     parser.add_argument("--assignments", nargs="*", default=None)
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     args = parser.parse_args(argv)
+    if args.students < 2:
+        parser.error("--students must be at least 2: the class is graded in two halves")
     assignments = args.assignments or existing_assignments("notebooks")
     if not assignments:
         raise SystemExit("no released assignment in notebooks/: run make release first")
@@ -128,20 +183,14 @@ def main(argv=None):
         n = args.students * len(assignments)
         print(f"class: {args.students} students x {len(assignments)} assignments = {n} "
               f"submissions ({', '.join(assignments)}); {os.cpu_count()} cores", flush=True)
-        floor = floor_seconds()
-        print(f"floor (kernel start + import torch): {floor:.2f} s", flush=True)
         alone = {a: notebook_seconds(folder, a) for a in assignments}
         print("one correct notebook run alone, kernel start included: "
               + ", ".join(f"{a} {t:.2f} s" for a, t in alone.items()), flush=True)
-        sequential, sequential_cpu = time_sequential(folder, assignments, "autograde")
-        sequential_scores = scores(folder)
-        print(f"sequential nbgrader autograde: {sequential:.1f} s", flush=True)
-        feedback, feedback_cpu = time_sequential(folder, assignments, "generate_feedback")
-        print(f"then nbgrader generate_feedback: {feedback:.1f} s", flush=True)
-        reset(folder)
-        parallel, parallel_cpu, results = time_parallel(folder, args.jobs)
+        totals, floor, same, results = grade_both_ways(folder, assignments, args.jobs)
+        sequential, sequential_cpu = totals["sequential"], totals["sequential_cpu"]
+        feedback, feedback_cpu = totals["feedback"], totals["feedback_cpu"]
+        parallel, parallel_cpu = totals["parallel"], totals["parallel_cpu"]
         busy = statistics.mean(r.seconds for r in results)
-        same = scores(folder) == sequential_scores
     speedup = sequential / parallel
     lines = [
         "",
