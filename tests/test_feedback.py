@@ -60,6 +60,13 @@ def test_a_page_without_images_is_htmlexporters_page():
     assert str(BeautifulSoup(ours, features="html.parser")) == theirs
 
 
+def test_a_page_without_images_is_parsed_once():
+    nb = graded_notebook(new_output("stream", name="stdout", text="6 < 4 & done\n"))
+    with mock.patch("nbconvert.exporters.html.BeautifulSoup", side_effect=AssertionError(
+            "the page was parsed again")):
+        feedback_page(FeedbackExporter, nb)
+
+
 def test_a_page_with_an_image_still_gets_its_alt_text():
     nb = graded_notebook(new_output("display_data", data={"image/png": PIXEL}))
     ours = feedback_page(FeedbackExporter, nb)

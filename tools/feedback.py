@@ -1,6 +1,8 @@
 """Feedback for students: failure messages without the hidden tests that raised them,
 rendered at the cost of one pass over the page."""
 
+import copy
+
 from jinja2 import BytecodeCache
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.exporters.html import Highlight2HTML
@@ -64,7 +66,7 @@ class FeedbackExporter(HTMLExporter):
         return environment
 
     def from_notebook_node(self, nb, resources=None, **kw):
-        html, rendered = self._render(nb, dict(resources or {}), **kw)
+        html, rendered = self._render(nb, copy.deepcopy(resources or {}), **kw)
         if "<img" in html:
             return super().from_notebook_node(nb, resources, **kw)
         return html, rendered
