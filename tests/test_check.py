@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from autograde import samples
-from tools.check import message
+from tools.check import message, report
 from tools.course import ROOT
 
 
@@ -15,6 +15,21 @@ def test_message_is_the_last_error_line_on():
     error = ('<span>Traceback</span>\nFile "x", line 3\n'
              "CheckFailure: h is wrong.\n  expected 1.0, got 2.0")
     assert message(error) == "CheckFailure: h is wrong.\n  expected 1.0, got 2.0"
+
+
+def test_every_unanswered_written_answer_is_named():
+    graded = [("assert f(1) == 2", "test_f"), ("YOUR ANSWER HERE", "answer_q1"),
+              ("YOUR ANSWER HERE", "answer_q2")]
+    unanswered = {"source": "YOUR ANSWER HERE", "error": "You did not provide a response."}
+    lines = report({"failed": [unanswered, unanswered]}, graded)
+    assert [line for line in lines if line.startswith("FAILED")] == [
+        "FAILED answer_q1:", "FAILED answer_q2:"]
+
+
+def test_a_cell_validate_reports_but_the_notebook_lacks_is_still_reported():
+    lines = report({"failed": [{"source": "print(1)", "error": "NameError: x"}],
+                    "changed": [{"source": "assert f(1) == 3"}]}, [("assert f(1) == 2", "test_f")])
+    assert lines[0] == "FAILED a test:" and lines[-1].startswith("CHANGED a test cell:")
 
 
 @pytest.fixture(scope="module")

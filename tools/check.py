@@ -29,21 +29,35 @@ def message(error_html):
     return (text[starts[-1]:] if starts else text).strip()
 
 
-def test_names(path):
-    """source -> grade_id of every autograded test cell."""
+def graded_cells(path):
+    """(source, grade_id) of every autograded or manually graded cell, in notebook order."""
     nb = nbformat.read(path, as_version=4)
-    return {cell.source.strip(): cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells
-            if cell.metadata.get("nbgrader", {}).get("grade")}
+    return [(cell.source.strip(), cell.metadata["nbgrader"]["grade_id"]) for cell in nb.cells
+            if cell.metadata.get("nbgrader", {}).get("grade")]
 
 
-def report(results, names):
+def names(cells, graded):
+    """The grade_id of each of ``cells`` (validate's results, which give only a source, in
+    notebook order). Sources repeat (every unanswered written answer reads "YOUR ANSWER
+    HERE"), so each is matched with the next graded cell that has it."""
+    found, rest = [], list(graded)
+    for cell in cells:
+        at = next((i for i, (source, _) in enumerate(rest) if source == cell["source"]), None)
+        found.append(None if at is None else rest[at][1])
+        rest = rest if at is None else rest[at + 1:]
+    return found
+
+
+def report(results, graded):
     """Lines that say what failed; empty when everything passed."""
     lines = []
-    for cell in results.get("failed", []):
-        lines += [f"FAILED {names.get(cell['source'], 'a test')}:",
+    failed = results.get("failed", [])
+    for cell, name in zip(failed, names(failed, graded), strict=True):
+        lines += [f"FAILED {name or 'a test'}:",
                   *("    " + line for line in message(cell["error"]).splitlines())]
-    for cell in results.get("changed", []):
-        lines.append(f"CHANGED {names.get(cell['source'], 'a test cell')}: a test cell was "
+    changed = results.get("changed", [])
+    for name in names(changed, graded):
+        lines.append(f"CHANGED {name or 'a test cell'}: a test cell was "
                      "edited; restore it from the released notebook")
     for cell in results.get("type_changed", []):
         lines.append(f"CHANGED TYPE: a cell became {cell['new_type']}: {cell['source'][:60]}")
@@ -53,7 +67,7 @@ def report(results, names):
 def check(path):
     """Exit status for ``path``: 0 when every test passes, 1 otherwise."""
     results = Validator(config=load_config(ROOT)).validate(str(path))
-    lines = report(results, test_names(path))
+    lines = report(results, graded_cells(path))
     if lines:
         print("\n".join(lines))
         problems = sum(len(results.get(kind, [])) for kind in ("failed", "changed", "type_changed"))
