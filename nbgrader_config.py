@@ -43,4 +43,4 @@ c.OverwriteCells.add_missing_cells = True
 # Tracebacks quote the hidden lines around a failure: keep only the message.
 c.GenerateFeedback.preprocessors = [
     GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests, ShortenTracebacks]
-c.GenerateFeedback.exporter_class = FeedbackExporter  # the same pages, rendered faster
+c.GenerateFeedback.exporter_class = FeedbackExporter  # equivalent pages, rendered faster

@@ -22,16 +22,19 @@ PIXEL = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
          "YPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
 
 
-def feedback_page(exporter_class, nb):
+def grades():
+    """What nbgrader's GetGrades puts into the resources."""
+    return {"nbgrader": {"notebook": "doubling", "score": 0.0, "max_score": 2.0,
+                         "late_penalty": 0.0}}
+
+
+def feedback_page(exporter_class, nb, resources=None):
     config = Config()
     config.HTMLExporter.template_name = "feedback"  # as nbgrader's GenerateFeedback sets it
     config.HTMLExporter.extra_template_basedirs = [str(FORMGRADER / "templates")]
     config.HTMLExporter.extra_template_paths = [
         str(FORMGRADER / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
-    # what nbgrader's GetGrades puts into the resources
-    resources = {"nbgrader": {"notebook": "doubling", "score": 0.0, "max_score": 2.0,
-                              "late_penalty": 0.0}}
-    html, _ = exporter_class(config=config).from_notebook_node(nb, resources)
+    html, _ = exporter_class(config=config).from_notebook_node(nb, resources or grades())
     return html
 
 
@@ -67,20 +70,25 @@ def test_a_page_without_images_is_parsed_once():
         feedback_page(FeedbackExporter, nb)
 
 
-def test_a_page_with_an_image_still_gets_its_alt_text():
-    nb = graded_notebook(new_output("display_data", data={"image/png": PIXEL}))
+@pytest.mark.parametrize("image", [
+    new_output("display_data", data={"image/png": PIXEL}),
+    new_output("display_data", data={"text/html": f'<IMG src="data:image/png;base64,{PIXEL}">'}),
+], ids=["png", "html-uppercase"])
+def test_a_page_with_an_image_still_gets_its_alt_text(image):
+    nb = graded_notebook(image)
     ours = feedback_page(FeedbackExporter, nb)
     assert ours == feedback_page(HTMLExporter, nb)
     assert 'alt="No description has been provided for this image"' in ours
 
 
 @pytest.mark.parametrize("case", ["plain", "image"])
-def test_the_notebook_given_is_left_as_it_was(case):
+def test_the_notebook_and_resources_given_are_left_as_they_were(case):
     extra = [new_output("display_data", data={"image/png": PIXEL})] if case == "image" else []
-    nb = graded_notebook(*extra)
+    nb, resources = graded_notebook(*extra), grades()
     before = nbformat.writes(nb)
-    feedback_page(FeedbackExporter, nb)
+    feedback_page(FeedbackExporter, nb, resources)
     assert nbformat.writes(nb) == before
+    assert resources == grades()
 
 
 def test_a_second_exporter_compiles_no_template():
