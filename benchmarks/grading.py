@@ -7,13 +7,14 @@ The class: N students for every released assignment (notebooks/), a third with
 correct answers, a third blank, a third with one exercise left undone. Every run
 starts from the same gradebook in a scratch copy of the course; the real autograde/
 is never touched. A shared machine's speed drifts over minutes, so the two ways take
-turns: the first half of the class sequentially then in parallel, the second half in
+turns: one half of the class sequentially then in parallel, the other half in
 parallel then sequentially, and each way's time is the sum over both halves (a drift
-steady over the run cancels out). The floor is what no grader can beat per
+steady over the run cancels out). The halves are every other student, so each holds
+a similar mix of answers; N must be even. The floor is what no grader can beat per
 submission: a kernel start plus ``import torch``, measured twice before each turn
-(the median of the eight).
-make grade writes feedback HTML for every submission and plain autograde does not,
-so the table also times nbgrader's generate_feedback after it: the same output.
+(the median of the eight). make grade writes feedback HTML for every submission and
+plain autograde does not, so the table also times nbgrader's generate_feedback after
+it: the same output.
 """
 
 import argparse
@@ -158,6 +159,7 @@ def grade_both_ways(folder, assignments, jobs):
             half_scores, graded = grade_one_way(way, folder, assignments, jobs, totals)
             scored[way] += half_scores
             results += graded
+    keep_only(folder, set(students))
     same = sorted(scored["sequential"]) == sorted(scored["parallel"])
     return totals, statistics.median(floors), same, results
 
@@ -172,8 +174,8 @@ def main(argv=None):
     parser.add_argument("--assignments", nargs="*", default=None)
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     args = parser.parse_args(argv)
-    if args.students < 2:
-        parser.error("--students must be at least 2: the class is graded in two halves")
+    if args.students < 2 or args.students % 2:
+        parser.error("--students must be even: the class is graded in two equal halves")
     assignments = args.assignments or existing_assignments("notebooks")
     if not assignments:
         raise SystemExit("no released assignment in notebooks/: run make release first")
