@@ -24,7 +24,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellControlSignal, DeadKernelError
 from nbconvert import HTMLExporter
 
-from tools.course import ASSIGNMENTS, ROOT, notebook_path
+from tools.course import ASSIGNMENTS, ROOT, existing_assignments, notebook_path
 
 TEMPLATES = Path(__file__).resolve().parent / "book"
 MATHJAX = Path(jupyter_server_mathjax.__file__).parent / "static"
@@ -195,7 +195,7 @@ def execute_all(assignments, root):
     return notebooks
 
 
-def build(assignments=ASSIGNMENTS, root=ROOT, out=DEFAULT_OUT):
+def build(assignments, root=ROOT, out=DEFAULT_OUT):
     """Execute and render ``assignments`` (teaching order) into ``out``; returns the pages."""
     notebooks = [for_reading(nb) for nb in execute_all(assignments, root)]
     summaries = readme_summaries(root)
@@ -215,13 +215,15 @@ def build(assignments=ASSIGNMENTS, root=ROOT, out=DEFAULT_OUT):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assignments", nargs="*", help="default: every assignment, in order")
+    parser.add_argument("assignments", nargs="*",
+                        help="default: every assignment in solutions/, in order")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     unknown = set(args.assignments) - set(ASSIGNMENTS)
     if unknown:
         raise SystemExit(f"book: unknown assignment(s) {', '.join(sorted(unknown))}")
-    chosen = [a for a in ASSIGNMENTS if a in args.assignments] if args.assignments else ASSIGNMENTS
+    chosen = ([a for a in ASSIGNMENTS if a in args.assignments] if args.assignments
+              else existing_assignments())
     missing = [a for a in chosen if not notebook_path("solutions", a).exists()]
     if missing:
         raise SystemExit(f"book: no solution notebook for {', '.join(missing)}")

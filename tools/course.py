@@ -12,6 +12,7 @@ ASSIGNMENTS = (
     "03_gru_numpy",
     "04_gru_pytorch",
     "05_overfitting_regularization",
+    "06_attention",
 )
 
 
@@ -60,4 +61,7 @@ GRADED_NAMES = {
     "05_overfitting_regularization": (
         "standardize", "dropout_forward", "l1_penalty", "l2_penalty", "elastic_net_penalty",
         "sgd_step_weight_decay", "EarlyStopping", "ensemble_predict"),
+    "06_attention": (
+        "masked_softmax", "scaled_dot_product_attention", "AdditiveAttention",
+        "AttentionDecoder"),
 }

@@ -5,6 +5,12 @@ holds one notebook's exercises; every function here is proven against PyTorch
 or finite differences in ``tests/test_reference_*.py``.
 """
 
+from helpers.reference.attention import (
+    AdditiveAttention,
+    AttentionDecoder,
+    masked_softmax,
+    scaled_dot_product_attention,
+)
 from helpers.reference.gradients import (
     clip_grad_norm,
     layer_grad_norms,
@@ -35,6 +41,8 @@ from helpers.reference.regularization import (
 )
 
 __all__ = [
+    "AdditiveAttention",
+    "AttentionDecoder",
     "GRU",
     "GRUCell",
     "GRU_KEYS",
@@ -55,7 +63,9 @@ __all__ = [
     "l2_penalty",
     "layer_grad_norms",
     "make_mlp",
+    "masked_softmax",
     "rnn_jacobian_norms",
+    "scaled_dot_product_attention",
     "sgd_step_weight_decay",
     "sigmoid",
     "sigmoid_derivative",
