@@ -18,13 +18,8 @@ from pathlib import Path
 
 import nbformat
 
-from tools.course import ROOT, existing_assignments, notebook_path, run_nbgrader
+from tools.course import ROOT, existing_assignments, notebook_path, run_nbgrader, topic
 
-TOPICS = {  # CONTRIBUTING.md: the topic of each assignment, as tests/wrong_answers names it
-    "01_vanishing_exploding_gradients": "gradients", "02_gru_equations": "gru_scalar",
-    "03_gru_numpy": "gru_numpy", "04_gru_pytorch": "gru_torch",
-    "05_overfitting_regularization": "regularization",
-}
 DEFINITION = re.compile(r"^(?:def|class) (\w+)", re.M)
 MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 LOOP = "while True:\n    pass\n"
@@ -120,7 +115,7 @@ def known_mistakes(release, assignment):
     tests/wrong_answers/<topic>.py for it (functions named ``<name>__<mistake>`` whose
     docstring does not start with "Correct"). The module runs in its own namespace, so
     its helpers shadow nothing of the notebook's."""
-    path = ROOT / "tests" / "wrong_answers" / f"{TOPICS.get(assignment)}.py"
+    path = ROOT / "tests" / "wrong_answers" / f"{topic(assignment)}.py"
     if not path.exists():
         return {}
     source, cells = path.read_text(), answer_cells(release)

@@ -21,7 +21,7 @@ from helpers.checks import (
 )
 from helpers.hidden.seal import sealed
 from helpers.reference import gru_numpy as ref
-from helpers.reference.gradients import sigmoid
+from helpers.reference.vanishing_exploding_gradients import sigmoid
 
 KEYS = ref.GRU_KEYS
 B, T, D, H = 3, 4, 2, 5  # all different, so a misplaced axis shows in the shape

@@ -11,14 +11,7 @@ from helpers.reference.attention import (
     masked_softmax,
     scaled_dot_product_attention,
 )
-from helpers.reference.gradients import (
-    clip_grad_norm,
-    layer_grad_norms,
-    make_mlp,
-    rnn_jacobian_norms,
-    sigmoid,
-    sigmoid_derivative,
-)
+from helpers.reference.gru_equations import gru_dh_dhprev_scalar, gru_step_scalar
 from helpers.reference.gru_numpy import (
     GRU_KEYS,
     gru_backward,
@@ -27,9 +20,8 @@ from helpers.reference.gru_numpy import (
     gru_forward,
     init_gru_params,
 )
-from helpers.reference.gru_scalar import gru_dh_dhprev_scalar, gru_step_scalar
-from helpers.reference.gru_torch import GRU, GRUCell, gru_params_to_torch, train_epoch
-from helpers.reference.regularization import (
+from helpers.reference.gru_pytorch import GRU, GRUCell, gru_params_to_torch, train_epoch
+from helpers.reference.overfitting_regularization import (
     EarlyStopping,
     dropout_forward,
     elastic_net_penalty,
@@ -38,6 +30,14 @@ from helpers.reference.regularization import (
     l2_penalty,
     sgd_step_weight_decay,
     standardize,
+)
+from helpers.reference.vanishing_exploding_gradients import (
+    clip_grad_norm,
+    layer_grad_norms,
+    make_mlp,
+    rnn_jacobian_norms,
+    sigmoid,
+    sigmoid_derivative,
 )
 
 __all__ = [

@@ -1,5 +1,5 @@
 """Answers students write for 05_overfitting_regularization: mistakes, and correct answers
-written differently from the reference. ``tests/test_hidden_regularization.py`` proves
+written differently from the reference. ``tests/test_hidden_overfitting_regularization.py`` proves
 that the hidden checks fail on each mistake, naming it, and pass every correct variant.
 
 Names read ``<graded name>__<what it does>``.

@@ -1,15 +1,15 @@
 """The hidden checks of 01_vanishing_exploding_gradients pass the reference and correct
-variants, name each mistake in tests/wrong_answers/gradients.py, stop delegation, and test
-on inputs where the reference agrees with PyTorch's own functions."""
+variants, name each mistake in tests/wrong_answers/vanishing_exploding_gradients.py, stop
+delegation, and test on inputs where the reference agrees with PyTorch's own functions."""
 
 import numpy as np
 import pytest
 import torch
 
 from helpers import reference
-from helpers.hidden import gradients as hidden
+from helpers.hidden import vanishing_exploding_gradients as hidden
 from tests.hidden_suite import answer_id, assert_names_mistake, assert_sealed
-from tests.wrong_answers import gradients as answers
+from tests.wrong_answers import vanishing_exploding_gradients as answers
 
 NAMES = ("sigmoid", "sigmoid_derivative", "rnn_jacobian_norms", "clip_grad_norm", "make_mlp",
          "layer_grad_norms")

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-import helpers.hidden.regularization as hidden
+import helpers.hidden.overfitting_regularization as hidden
 import helpers.reference as reference
-import tests.wrong_answers.regularization as answers
+import tests.wrong_answers.overfitting_regularization as answers
 from tests.hidden_suite import assert_names_mistake, assert_random_streams_untouched, assert_sealed
 
 CHECKS = {

@@ -1,13 +1,13 @@
 """The hidden checks of 02_gru_equations pass the reference and correct variants, and name
-each mistake in tests/wrong_answers/gru_scalar.py."""
+each mistake in tests/wrong_answers/gru_equations.py."""
 
 import pytest
 
 from helpers import reference
 from helpers.checks import CheckFailure
-from helpers.hidden import gru_scalar as hidden
+from helpers.hidden import gru_equations as hidden
 from tests.hidden_suite import answer_id, assert_names_mistake, assert_sealed
-from tests.wrong_answers import gru_scalar as answers
+from tests.wrong_answers import gru_equations as answers
 
 CHECKS = {
     "gru_step_scalar": hidden.check_gru_step_scalar,

@@ -55,7 +55,7 @@ def residual_inside_the_activation(depth, width, activation, residual=False):
         def __init__(self):
             super().__init__()
             self.linear = nn.Linear(width, width)
-            self.activation = reference.gradients.ACTIVATIONS[activation]()
+            self.activation = reference.vanishing_exploding_gradients.ACTIVATIONS[activation]()
 
         def forward(self, x):
             inside = x + self.linear(x) if residual else self.linear(x)

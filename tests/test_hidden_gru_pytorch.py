@@ -1,12 +1,12 @@
 """The hidden checks of 04_gru_pytorch pass the reference and correct variants, and name
-each mistake in tests/wrong_answers/gru_torch.py."""
+each mistake in tests/wrong_answers/gru_pytorch.py."""
 
 import pytest
 
 from helpers import reference
-from helpers.hidden import gru_torch as hidden
+from helpers.hidden import gru_pytorch as hidden
 from tests.hidden_suite import answer_id, assert_names_mistake, assert_sealed
-from tests.wrong_answers import gru_torch as answers
+from tests.wrong_answers import gru_pytorch as answers
 
 CHECKS = {
     "GRUCell": hidden.check_GRUCell,
