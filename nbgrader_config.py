@@ -39,6 +39,19 @@ c.Execute.interrupt_on_timeout = True
 # Deleted test cells come back from the gradebook, so a deletion cannot lower the maximum.
 c.OverwriteCells.add_missing_cells = True
 
+# Grading runs each notebook bounded (a cell that hangs, ignores an interrupt or kills its
+# kernel stops only that notebook), in a kernel whose hidden tests only record what the
+# student's code did; the grader then judges the records, where the student's code cannot
+# reach (autograde/execute.py, autograde/judge.py). Named as strings: nbgrader imports them
+# only when it autogrades.
+c.Autograde.autograde_preprocessors = [
+    "autograde.execute.GuardedExecute", "autograde.judge.JudgeHiddenTests",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata"]
+c.GuardedExecute.without_reference = False  # until every notebook's probes are converted
+
 # Feedback shows each test's failure message, never the hidden tests' source.
 # Tracebacks quote the hidden lines around a failure: keep only the message.
 c.GenerateFeedback.preprocessors = [

@@ -10,18 +10,26 @@ A test cell without an error output would otherwise earn its points.
 """
 
 import os
+import shutil
 import signal
+import tempfile
 import threading
+from pathlib import Path
 from queue import Empty
 
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import ensure_async
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Float
+from traitlets import Bool, Float
+
+from helpers.hidden import RECORDS
 
 STOPPED = "GradingStopped"  # the ename of the error outputs this module writes
-last_stop_reason = None  # why the last notebook stopped early, read by the worker
+# Why a notebook stopped early, by (assignment, student): the worker pops its own entry,
+# so a reason can never be read for another submission.
+stop_reasons = {}
+HELPERS = Path(__file__).resolve().parent.parent / "helpers"
 
 
 class KernelStopped(Exception):
@@ -38,21 +46,26 @@ class GuardedExecute(Execute):
         5.0, help="Seconds a timed-out cell has to stop after an interrupt.").tag(config=True)
     deadline = Float(
         600.0, help="Seconds a notebook may run before its kernel is killed.").tag(config=True)
+    without_reference = Bool(
+        True, help="Give the kernel a copy of helpers/ that holds no reference answers "
+                   "(the hidden tests' probes need none; their judges run in the grader)."
+    ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        global last_stop_reason
-        last_stop_reason = None
         self._stop_reason = None
         self._running_index = 0
+        key = submission(resources)
+        stop_reasons.pop(key, None)
         watchdog = threading.Timer(self.deadline, self._kill_kernel,
                                    [f"the notebook ran longer than {self.deadline:.0f} s"])
         watchdog.daemon = True
         watchdog.start()
         try:
-            return super().preprocess(nb, resources, km)
+            with kernel_environment(resources, self.without_reference):
+                return super().preprocess(nb, resources, km)
         except (DeadKernelError, KernelStopped) as error:
             reason = self._stop_reason or f"the kernel died ({error})"
-            last_stop_reason = f"{reason}, in {self._cell_name(nb)}; later cells did not run"
+            stop_reasons[key] = f"{reason}, in {self._cell_name(nb)}; later cells did not run"
             self._fail_unrun_cells(nb, reason)
             return nb, resources
         finally:
@@ -93,3 +106,62 @@ class GuardedExecute(Execute):
             self._kill_kernel(reason)
             raise KernelStopped(reason) from None
         return reply
+
+
+def submission(resources):
+    info = (resources or {}).get("nbgrader", {})
+    return info.get("assignment"), info.get("student")
+
+
+_scratch = None
+
+
+def scratch():
+    """A folder of this process's own, removed when it exits."""
+    global _scratch
+    if _scratch is None:
+        _scratch = tempfile.TemporaryDirectory(prefix="grading-kernel-")
+    return Path(_scratch.name)
+
+
+def kernel_library():
+    """A copy of helpers/ without helpers/reference/, made once a process, in which
+    ``import helpers.reference`` fails with a message that says why."""
+    library = scratch() / "library"
+    if not library.exists():
+        shutil.copytree(HELPERS, library / "helpers",
+                        ignore=shutil.ignore_patterns("reference", "__pycache__"))
+        stub = library / "helpers" / "reference"
+        stub.mkdir()
+        (stub / "__init__.py").write_text(
+            'raise ImportError("the grading kernel holds no reference answers: the hidden '
+            'tests are judged by the grader")\n')
+    return library
+
+
+class kernel_environment:
+    """While the kernel starts: the records file for its hidden tests in $COURSE_HIDDEN_
+    RECORDS (and in ``resources["hidden_records"]`` for the judge), and, with
+    ``without_reference``, the reference-free helpers first on its PYTHONPATH."""
+
+    def __init__(self, resources, without_reference):
+        self.resources, self.without_reference = resources, without_reference
+
+    def __enter__(self):
+        handle, path = tempfile.mkstemp(prefix="records-", suffix=".jsonl", dir=scratch())
+        os.close(handle)
+        self.resources["hidden_records"] = path
+        self.saved = {key: os.environ.get(key) for key in (RECORDS, "PYTHONPATH")}
+        os.environ[RECORDS] = path
+        if self.without_reference:
+            os.environ["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(kernel_library()), self.saved["PYTHONPATH"]) if p)
+        return self
+
+    def __exit__(self, *exc):
+        for key, value in self.saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        return False

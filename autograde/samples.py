@@ -10,7 +10,6 @@ correct, blank and wrong), as benchmarks/grading.py uses.
 """
 
 import argparse
-import ast
 import copy
 import re
 import shutil
@@ -111,24 +110,18 @@ def answer_cells(release):
 
 
 def known_mistakes(release, assignment):
-    """answer grade_id -> source that defines the graded name as the first mistake of
-    tests/wrong_answers/<topic>.py for it (functions named ``<name>__<mistake>`` whose
-    docstring does not start with "Correct"). The module runs in its own namespace, so
-    its helpers shadow nothing of the notebook's."""
-    path = ROOT / "tests" / "wrong_answers" / f"{topic(assignment)}.py"
-    if not path.exists():
+    """answer grade_id -> source that defines the graded name as the first mistake declared
+    for it in tests/wrong_answers/<topic>.py (with the helpers it uses)."""
+    from tests.variants import standalone_source, variants
+
+    try:
+        declared = variants(topic(assignment))
+    except ModuleNotFoundError:
         return {}
-    source, cells = path.read_text(), answer_cells(release)
-    found = {}
-    for node in ast.parse(source).body:
-        if not isinstance(node, ast.FunctionDef | ast.ClassDef):
-            continue
-        name, _, mistake = node.name.partition("__")
-        if name in cells and mistake and not (ast.get_docstring(node) or "").startswith(
-                "Correct"):
-            found.setdefault(cells[name], (
-                f"exec({source!r}, _wrong_answers := {{}})\n"
-                f"{name} = _wrong_answers[{node.name!r}]  # the mistake {mistake}\n"))
+    cells, found = answer_cells(release), {}
+    for variant in declared:
+        if variant.kind == "mistake" and variant.exercise in cells:
+            found.setdefault(cells[variant.exercise], standalone_source(variant))
     return found
 
 

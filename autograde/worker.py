@@ -17,16 +17,8 @@ from pathlib import Path
 from time import perf_counter
 
 import nbformat
-from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
-from nbgrader.preprocessors import (
-    AssignLatePenalties,
-    CheckCellMetadata,
-    IgnorePattern,
-    LimitOutput,
-    SaveAutoGrades,
-)
 from sqlalchemy.exc import SAWarning
 
 from autograde import execute
@@ -58,14 +50,11 @@ class Result:
 
 
 def course_config(options, scratch):
-    """The course's config, writing into ``scratch`` and executing with GuardedExecute."""
+    """The course's config, writing into ``scratch``, with this run's bounds."""
     config = load_config(options.root)
     config.CourseDirectory.root = str(scratch)
     config.CourseDirectory.source_directory = str(Path(options.root) / "solutions")
     config.CourseDirectory.db_url = f"sqlite:///{scratch / 'gradebook.db'}"
-    config.Autograde.autograde_preprocessors = [
-        execute.GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
     if options.timeout is not None:
         config.Execute.timeout = options.timeout
     config.GuardedExecute.deadline = options.deadline
@@ -122,9 +111,10 @@ class Worker:
         shutil.copytree(submitted_folder, target, ignore=shutil.ignore_patterns("*.ipynb"))
         nbformat.write(nb, target / f"{assignment}.ipynb")
         outcome = self.api.autograde(assignment, student, force=True, create=True)
-        if execute.last_stop_reason:
+        stop_reason = execute.stop_reasons.pop((assignment, student), None)
+        if stop_reason:
             result.status = "stopped"
-            notes.append(execute.last_stop_reason)
+            notes.append(stop_reason)
         if not outcome["success"]:
             result.status = "error"
             notes.append(last_line(outcome.get("error") or outcome.get("log") or "nbgrader failed"))

@@ -18,7 +18,7 @@ def answer_id(value):
 def seal_lifted(monkeypatch):
     """The reference lives in helpers.reference, which the seal forbids: lift the seal to
     show that the reference itself passes its checks."""
-    monkeypatch.setattr(seal, "_forbidden", lambda frame, event, arg: None)
+    monkeypatch.setattr(seal, "_forbidden", lambda *args: None)
 
 
 def assert_names_mistake(check, answer, phrase):

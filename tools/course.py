@@ -19,7 +19,7 @@ ASSIGNMENTS = (
 def topic(assignment):
     """The module name of an assignment's reference, hidden tests and wrong answers: its id
     without the number (``03_gru_numpy`` -> ``gru_numpy``)."""
-    return assignment.split("_", 1)[1]
+    return assignment.split("_", 1)[-1]
 
 
 def notebook_path(folder, assignment, root=ROOT):

@@ -1,9 +1,9 @@
 """Hidden tests of 02_gru_equations: the scalar GRU step and its exact derivative.
 
-Each check runs the student's function (sealed) on a batch of seeded cases, stacks
-the answers into an array and compares it with the reference, listing the output
-that each known mistake gives on the same cases. The derivative is checked in
-stages, one path switched on at a time, so that a failure says which path is wrong.
+Each probe runs the student's function on seeded cases and keeps what came back; each
+judge compares, output by output, with the reference and with what each known mistake
+gives on the same cases. The derivative is judged in stages, one path switched on at a
+time, so that a failure says which path is wrong.
 """
 
 import math
@@ -11,8 +11,9 @@ import math
 import numpy as np
 
 from helpers.checks import check_close, fail
-from helpers.hidden.seal import run_sealed
-from helpers.reference import gru_equations as ref
+from helpers.hidden import hidden_test
+from helpers.hidden import reference as ref
+from helpers.hidden.observe import call
 
 KEYS = ("w_z", "u_z", "b_z", "w_r", "u_r", "b_r", "w_h", "u_h", "b_h")
 
@@ -41,23 +42,23 @@ def _as_columns(cases):
     return x, h_prev, p
 
 
-def _call(name, fn, x, h_prev, p):
-    before = dict(p)
-    result = run_sealed(name, fn, x, h_prev, p)
-    if p != before:
-        fail(name, "it changed the parameter dict p it was given: read p, never write to it.")
-    return result
-
-
 def _as_float(name, value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
         fail(name, f"expected a number (a Python float), got {type(value).__name__} "
                    f"{value!r}"[:300])
+    return float(value)
 
 
 # ---------------------------------------------------------------- gru_step_scalar
+
+STEP_CASES = {"general": dict(seed=1), "z saturated": dict(seed=11, n=4, b_z=40.0),
+              "r closed": dict(seed=12, n=4, b_r=-40.0)}
+
+
+def probe_gru_step_scalar(gru_step_scalar):
+    return {case: [call(gru_step_scalar, *c) for c in random_cases(**kwargs)]
+            for case, kwargs in STEP_CASES.items()}
+
 
 def step_mistakes(x, h_prev, p):
     """What each known mistake of gru_step_scalar returns, per output, on these arrays."""
@@ -89,10 +90,10 @@ def step_mistakes(x, h_prev, p):
     }
 
 
-def _step_outputs(name, fn, cases):
+def _step_rows(name, seen):
     rows = []
-    for x, h_prev, p in cases:
-        result = _call(name, fn, x, h_prev, p)
+    for one in seen:
+        result = one.value(name)
         if not isinstance(result, tuple | list) or len(result) != 4:
             fail(name, f"expected a tuple (z, r, h_candidate, h), got {type(result).__name__} "
                        f"{result!r}"[:300])
@@ -100,33 +101,30 @@ def _step_outputs(name, fn, cases):
     return np.array(rows)
 
 
-def _check_gate_extremes(name, fn):
-    for x, h_prev, p in random_cases(seed=11, n=4, b_z=40.0):
-        h = _as_float(name, _call(name, fn, x, h_prev, p)[3])
-        if abs(h - h_prev) > 1e-12:
-            fail(name, f"with the update gate saturated at z = 1 (b_z = 40) the state must be "
-                       f"copied: h_prev = {h_prev:.6g}, but h = {h:.6g}.",
-                 "h = z * h_prev + (1 - z) * h~: check which term z multiplies.")
-    for x, h_prev, p in random_cases(seed=12, n=4, b_r=-40.0):
-        h_candidate = _as_float(name, _call(name, fn, x, h_prev, p)[2])
-        alone = math.tanh(p["w_h"] * x + p["b_h"])
-        if abs(h_candidate - alone) > 1e-12:
-            fail(name, f"with the reset gate closed (r = 0, b_r = -40) the candidate must ignore "
-                       f"h_prev: expected tanh(w_h x + b_h) = {alone:.6g}, got {h_candidate:.6g}.",
-                 "h~ = tanh(w_h x + r * (u_h h_prev) + b_h): r multiplies only the recurrent term.")
-
-
-def check_gru_step_scalar(gru_step_scalar):
+def judge_gru_step_scalar(seen):
     name = "gru_step_scalar"
-    cases = random_cases(seed=1)
-    got = _step_outputs(name, gru_step_scalar, cases)
+    cases = random_cases(**STEP_CASES["general"])
+    got = _step_rows(name, seen["general"])
     expected = np.array([ref.gru_step_scalar(*case) for case in cases])
     mistakes = step_mistakes(*_as_columns(cases))
     for column, output in enumerate(("z", "r", "h_candidate", "h")):
         check_close(f"{name}: {output}", got[:, column], expected[:, column],
-                    causes=mistakes[output],
-                    hint="compare your line with the equation of this output in the notebook.")
-    _check_gate_extremes(name, gru_step_scalar)
+                    causes=mistakes[output])
+    for (_, h_prev, _), (_, _, _, h) in zip(random_cases(**STEP_CASES["z saturated"]),
+                                            _step_rows(name, seen["z saturated"]), strict=True):
+        if abs(h - h_prev) > 1e-12:
+            fail(name, f"with the update gate saturated at z = 1 (b_z = 40) the state must be "
+                       f"copied: h_prev = {h_prev:.6g}, but h = {h:.6g}.")
+    for (x, _, p), (_, _, h_candidate, _) in zip(random_cases(**STEP_CASES["r closed"]),
+                                                 _step_rows(name, seen["r closed"]), strict=True):
+        alone = math.tanh(p["w_h"] * x + p["b_h"])
+        if abs(h_candidate - alone) > 1e-12:
+            fail(name, f"with the reset gate closed (r = 0, b_r = -40) the candidate must ignore "
+                       f"h_prev: expected tanh(w_h x + b_h) = {alone:.6g}, got {h_candidate:.6g}.")
+
+
+check_gru_step_scalar = hidden_test("gru_step_scalar", "test_gru_step_scalar",
+                                    probe_gru_step_scalar, judge_gru_step_scalar)
 
 
 # ---------------------------------------------------------------- gru_dh_dhprev_scalar
@@ -174,14 +172,20 @@ DERIVATIVE_STAGES = (
 )
 
 
-def check_gru_dh_dhprev_scalar(gru_dh_dhprev_scalar):
+def probe_gru_dh_dhprev_scalar(gru_dh_dhprev_scalar):
+    return [[call(gru_dh_dhprev_scalar, *case) for case in random_cases(seed=20 + stage, **fixed)]
+            for stage, (_, fixed) in enumerate(DERIVATIVE_STAGES)]
+
+
+def judge_gru_dh_dhprev_scalar(seen):
     name = "gru_dh_dhprev_scalar"
-    for stage, (label, fixed) in enumerate(DERIVATIVE_STAGES):
+    for stage, ((label, fixed), calls) in enumerate(zip(DERIVATIVE_STAGES, seen, strict=True)):
         cases = random_cases(seed=20 + stage, **fixed)
-        got = np.array([_as_float(name, _call(name, gru_dh_dhprev_scalar, *case))
-                        for case in cases])
+        got = np.array([_as_float(name, one.value(name)) for one in calls])
         expected = np.array([ref.gru_dh_dhprev_scalar(*case) for case in cases])
         check_close(f"{name} (cases with {label})", got, expected,
-                    causes=derivative_mistakes(*_as_columns(cases)),
-                    hint="differentiate h = z h_prev + (1 - z) h~ with the product rule: "
-                         "z, r and h~ all depend on h_prev.")
+                    causes=derivative_mistakes(*_as_columns(cases)))
+
+
+check_gru_dh_dhprev_scalar = hidden_test("gru_dh_dhprev_scalar", "test_gru_dh_dhprev_scalar",
+                                         probe_gru_dh_dhprev_scalar, judge_gru_dh_dhprev_scalar)

@@ -1,12 +1,13 @@
 """Answers students give to 02_gru_equations: mistakes, each a complete function, and
-correct answers written differently from the reference.
-
-Names read ``<graded name>__<what is different>``.
+correct answers written differently from the reference, each declared with what it is
+(``tests.variants``). Names read ``<graded name>__<what is different>``.
 """
 
 import math
 
 import numpy as np
+
+from tests.variants import correct, delegates, mistake
 
 
 def sigmoid(a):
@@ -19,10 +20,11 @@ def gates(x, h_prev, p):
     return z, r
 
 
-# ---------------------------------------------------------------- gru_step_scalar: correct
+# ---------------------------------------------------------------- gru_step_scalar
 
+@correct("gru_step_scalar")
 def gru_step_scalar__numpy(x, h_prev, p):
-    """Correct: NumPy scalars, the gates from one matrix-vector product."""
+    """NumPy scalars, the gates from one matrix-vector product."""
     W = np.array([[p["w_z"], p["u_z"]], [p["w_r"], p["u_r"]]])
     b = np.array([p["b_z"], p["b_r"]])
     z, r = 1.0 / (1.0 + np.exp(-(W @ np.array([x, h_prev]) + b)))
@@ -30,40 +32,44 @@ def gru_step_scalar__numpy(x, h_prev, p):
     return z, r, h_candidate, h_prev + (1.0 - z) * (h_candidate - h_prev)
 
 
+@correct("gru_step_scalar")
 def gru_step_scalar__list(x, h_prev, p):
-    """Correct: returns a list and writes sigmoid with tanh."""
+    """Returns a list and writes sigmoid with tanh."""
     z = 0.5 * (1.0 + math.tanh(0.5 * (p["w_z"] * x + p["u_z"] * h_prev + p["b_z"])))
     r = 0.5 * (1.0 + math.tanh(0.5 * (p["w_r"] * x + p["u_r"] * h_prev + p["b_r"])))
     h_candidate = math.tanh(p["w_h"] * x + p["b_h"] + r * p["u_h"] * h_prev)
     return [z, r, h_candidate, z * h_prev + (1.0 - z) * h_candidate]
 
 
-# ---------------------------------------------------------------- gru_step_scalar: mistakes
-
+@mistake("gru_step_scalar", "z and 1 - z swapped")
 def gru_step_scalar__z_swapped(x, h_prev, p):
     z, r = gates(x, h_prev, p)
     h_candidate = math.tanh(p["w_h"] * x + r * p["u_h"] * h_prev + p["b_h"])
     return z, r, h_candidate, (1.0 - z) * h_prev + z * h_candidate
 
 
+@mistake("gru_step_scalar", "reset gate is missing")
 def gru_step_scalar__no_reset(x, h_prev, p):
     z, r = gates(x, h_prev, p)
     h_candidate = math.tanh(p["w_h"] * x + p["u_h"] * h_prev + p["b_h"])
     return z, r, h_candidate, z * h_prev + (1.0 - z) * h_candidate
 
 
+@mistake("gru_step_scalar", "multiplies the whole pre-activation")
 def gru_step_scalar__reset_everything(x, h_prev, p):
     z, r = gates(x, h_prev, p)
     h_candidate = math.tanh(r * (p["w_h"] * x + p["u_h"] * h_prev + p["b_h"]))
     return z, r, h_candidate, z * h_prev + (1.0 - z) * h_candidate
 
 
+@mistake("gru_step_scalar", "bias b_h sits inside")
 def gru_step_scalar__bias_in_reset(x, h_prev, p):
     z, r = gates(x, h_prev, p)
     h_candidate = math.tanh(p["w_h"] * x + r * (p["u_h"] * h_prev + p["b_h"]))
     return z, r, h_candidate, z * h_prev + (1.0 - z) * h_candidate
 
 
+@mistake("gru_step_scalar", "biases were left out")
 def gru_step_scalar__no_gate_bias(x, h_prev, p):
     z = sigmoid(p["w_z"] * x + p["u_z"] * h_prev)
     r = sigmoid(p["w_r"] * x + p["u_r"] * h_prev)
@@ -71,24 +77,35 @@ def gru_step_scalar__no_gate_bias(x, h_prev, p):
     return z, r, h_candidate, z * h_prev + (1.0 - z) * h_candidate
 
 
+@mistake("gru_step_scalar", "wrong order")
 def gru_step_scalar__order(x, h_prev, p):
     z, r = gates(x, h_prev, p)
     h_candidate = math.tanh(p["w_h"] * x + r * p["u_h"] * h_prev + p["b_h"])
     return r, z, h_candidate, z * h_prev + (1.0 - z) * h_candidate
 
 
+@mistake("gru_step_scalar", "sigmoid instead of tanh")
 def gru_step_scalar__sigmoid_candidate(x, h_prev, p):
     z, r = gates(x, h_prev, p)
     h_candidate = sigmoid(p["w_h"] * x + r * p["u_h"] * h_prev + p["b_h"])
     return z, r, h_candidate, z * h_prev + (1.0 - z) * h_candidate
 
 
+@mistake("gru_step_scalar", "(1 - z) factor is missing")
 def gru_step_scalar__no_one_minus_z(x, h_prev, p):
     z, r = gates(x, h_prev, p)
     h_candidate = math.tanh(p["w_h"] * x + r * p["u_h"] * h_prev + p["b_h"])
     return z, r, h_candidate, z * h_prev + h_candidate
 
 
+@mistake("gru_step_scalar", "z = 1")
+def gru_step_scalar__ignores_a_saturated_gate(x, h_prev, p):
+    """Right wherever z < 1, but returns the candidate once z rounds to 1."""
+    z, r, h_candidate, h = gru_step_scalar__list(x, h_prev, p)
+    return z, r, h_candidate, (h_candidate if z > 1 - 1e-12 else h)
+
+
+@delegates("gru_step_scalar")
 def gru_step_scalar__reference(x, h_prev, p):
     from helpers.reference import gru_step_scalar
 
@@ -103,8 +120,9 @@ def step(x, h_prev, p):
     return z, r, a_h, math.tanh(a_h)
 
 
+@correct("gru_dh_dhprev_scalar")
 def gru_dh_dhprev_scalar__chain(x, h_prev, p):
-    """Correct: the chain rule written through the pre-activations, one path per line."""
+    """the chain rule written through the pre-activations, one path per line."""
     z, r, _, h_candidate = step(x, h_prev, p)
     da_z = p["u_z"]
     da_r = p["u_r"]
@@ -114,8 +132,9 @@ def gru_dh_dhprev_scalar__chain(x, h_prev, p):
     return dz * h_prev + z - dz * h_candidate + (1.0 - z) * dh_candidate
 
 
+@correct("gru_dh_dhprev_scalar")
 def gru_dh_dhprev_scalar__complex_step(x, h_prev, p):
-    """Correct: complex-step differentiation of the state, exact to rounding."""
+    """complex-step differentiation of the state, exact to rounding."""
     import cmath
 
     def state(h):
@@ -127,23 +146,27 @@ def gru_dh_dhprev_scalar__complex_step(x, h_prev, p):
     return state(complex(h_prev, step_size)).imag / step_size
 
 
+@mistake("gru_dh_dhprev_scalar", "treated as constants")
 def gru_dh_dhprev_scalar__gates_constant(x, h_prev, p):
     z, r, _, h_candidate = step(x, h_prev, p)
     return z + (1.0 - z) * (1.0 - h_candidate**2) * r * p["u_h"]
 
 
+@mistake("gru_dh_dhprev_scalar", "path through the update gate z is missing")
 def gru_dh_dhprev_scalar__no_z_path(x, h_prev, p):
     z, r, _, h_candidate = step(x, h_prev, p)
     dr = r * (1.0 - r) * p["u_r"]
     return z + (1.0 - z) * (1.0 - h_candidate**2) * (dr * p["u_h"] * h_prev + r * p["u_h"])
 
 
+@mistake("gru_dh_dhprev_scalar", "path through the reset gate r is missing")
 def gru_dh_dhprev_scalar__no_r_path(x, h_prev, p):
     z, r, _, h_candidate = step(x, h_prev, p)
     dz = z * (1.0 - z) * p["u_z"]
     return z + (h_prev - h_candidate) * dz + (1.0 - z) * (1.0 - h_candidate**2) * r * p["u_h"]
 
 
+@mistake("gru_dh_dhprev_scalar", "wrong sign")
 def gru_dh_dhprev_scalar__z_path_sign(x, h_prev, p):
     z, r, _, h_candidate = step(x, h_prev, p)
     dz = z * (1.0 - z) * p["u_z"]
@@ -152,6 +175,7 @@ def gru_dh_dhprev_scalar__z_path_sign(x, h_prev, p):
     return z + (h_candidate - h_prev) * dz + (1.0 - z) * dh_candidate
 
 
+@mistake("gru_dh_dhprev_scalar", "sigma instead of sigma (1 - sigma)")
 def gru_dh_dhprev_scalar__sigmoid_derivative(x, h_prev, p):
     z, r, _, h_candidate = step(x, h_prev, p)
     dz = z * p["u_z"]
@@ -160,6 +184,7 @@ def gru_dh_dhprev_scalar__sigmoid_derivative(x, h_prev, p):
     return z + (h_prev - h_candidate) * dz + (1.0 - z) * dh_candidate
 
 
+@mistake("gru_dh_dhprev_scalar", "1 - a^2 instead of 1 - tanh(a)^2")
 def gru_dh_dhprev_scalar__tanh_of_preactivation(x, h_prev, p):
     z, r, a_h, h_candidate = step(x, h_prev, p)
     dz = z * (1.0 - z) * p["u_z"]
@@ -168,6 +193,7 @@ def gru_dh_dhprev_scalar__tanh_of_preactivation(x, h_prev, p):
     return z + (h_prev - h_candidate) * dz + (1.0 - z) * dh_candidate
 
 
+@mistake("gru_dh_dhprev_scalar", "direct term z")
 def gru_dh_dhprev_scalar__no_direct_term(x, h_prev, p):
     z, r, _, h_candidate = step(x, h_prev, p)
     dz = z * (1.0 - z) * p["u_z"]
@@ -176,6 +202,7 @@ def gru_dh_dhprev_scalar__no_direct_term(x, h_prev, p):
     return (h_prev - h_candidate) * dz + (1.0 - z) * dh_candidate
 
 
+@delegates("gru_dh_dhprev_scalar")
 def gru_dh_dhprev_scalar__reference(x, h_prev, p):
     from helpers import reference
 
