@@ -48,19 +48,32 @@ def check_type(name, value, expected_type):
 
 
 def check_shape(name, value, shape):
-    got = tuple(as_array(value).shape)
-    if got != tuple(shape):
-        fail(name, f"expected shape {tuple(shape)}, got {got}.",
-             "Check which axis is batch, time and feature (batch first: (B, T, H)), "
-             "and that weights are used as x @ W.T.")
+    got, shape = tuple(as_array(value).shape), tuple(shape)
+    if got != shape:
+        fail(name, f"expected shape {shape}, got {got}.", shape_cause(got, shape))
+
+
+def shape_cause(got, expected):
+    """What a wrong shape says about the mistake, when it says anything."""
+    if sorted(got) == sorted(expected) and len(got) > 1:
+        return ("Likely cause: the axes are in another order (batch first: x is (B, D), "
+                "a sequence (B, T, D); weights are used as x @ W.T).")
+    if len(got) == len(expected) + 1 and 1 in got:
+        return "Likely cause: an extra axis of size 1 (squeeze it, or index it away)."
+    if len(got) + 1 == len(expected) and 1 in expected:
+        return "Likely cause: an axis of size 1 is missing (keep it with keepdims or [:, None])."
+    return ""
 
 
 def check_dtype(name, value, dtype):
     got = as_array(value).dtype
     if got != np.dtype(dtype):
+        cause = {"f": "a float32 array or tensor somewhere in the computation (keep float64)",
+                 "i": "an integer array somewhere (np.zeros(n, dtype=int), or integer inputs)",
+                 "b": "a boolean array where numbers belong"}.get(got.kind) if np.dtype(
+            dtype) == np.float64 else None
         fail(name, f"expected dtype {np.dtype(dtype)}, got {got}.",
-             "An integer or float32 array somewhere in the computation changes the result's "
-             "dtype; keep everything float64.")
+             f"Likely cause: {cause}." if cause else "")
 
 
 def matching_causes(got, causes, rtol=RTOL, atol=ATOL):
