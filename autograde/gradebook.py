@@ -81,6 +81,12 @@ def submission_rows(root):
                 for a in gb.assignments for s in a.submissions]
 
 
+def max_scores(root):
+    """assignment -> its maximum score."""
+    with Gradebook(db_url(root)) as gb:
+        return {a.name: a.max_score for a in gb.assignments}
+
+
 def failed_tests(root, pairs):
     """How often each autograded test failed among the (student, assignment) pairs."""
     counts = Counter()

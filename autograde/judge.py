@@ -94,8 +94,4 @@ class JudgeHiddenTests(NbGraderPreprocessor):
         return nb, resources
 
     def _tests(self, resources):
-        assignment = resources.get("nbgrader", {}).get("assignment")
-        try:
-            return hidden_tests(assignment)
-        except ModuleNotFoundError:  # an assignment whose hidden tests are plain asserts
-            return []
+        return hidden_tests(resources.get("nbgrader", {}).get("assignment"))

@@ -26,6 +26,34 @@ SWALLOW = ("import time\nwhile True:\n    try:\n        time.sleep(0.1)\n"
            "    except KeyboardInterrupt:\n        pass\n")
 EXIT = "import os\nos._exit(1)\n"
 SIGKILL = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"
+KILL_GRADER = "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)  # the grading process\n"
+# Switch the checks off in the kernel: every helpers.hidden and helpers.checks module
+# becomes one whose every attribute is a no-op, the notebook's check names too, and
+# records are forged for every test cell, malformed and well-formed.
+TAMPER = """import json, os, sys, types
+
+
+class _NoOp(types.ModuleType):
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+_loaded = [n for n in list(sys.modules) if n.startswith(("helpers.hidden", "helpers.checks"))]
+for _name in ["helpers.checks", "helpers.hidden", *TOPIC_MODULES, *_loaded]:
+    sys.modules[_name] = _NoOp(_name)
+import helpers
+helpers.checks = sys.modules["helpers.checks"]
+helpers.hidden = sys.modules["helpers.hidden"]
+check_close = check_type = check_shape = check_raises = fail = lambda *args, **kwargs: None
+if os.environ.get("COURSE_HIDDEN_RECORDS"):
+    with open(os.environ["COURSE_HIDDEN_RECORDS"], "a") as _records:
+        for _cell in TEST_CELLS:
+            _records.write(json.dumps({"cell": _cell, "seen": {"passed": True}}) + "\\n")
+            _records.write(json.dumps({"dict": [["cell", _cell], ["seen", {"dict": []}]]}) + "\\n")
+"""
+# A folder that would shadow the course's helpers if the submission's files were copied
+# next to the notebook: checks that always pass.
+STRAY_CHECKS = "def __getattr__(name):\n    return lambda *args, **kwargs: None\n"
 
 
 def meta(cell):
@@ -74,11 +102,24 @@ def wrong(release, solution, exercise):
     return filled(release, solution, {exercise: stub[exercise]})
 
 
-def faults(release, solution):
-    """kind -> (notebook or raw text, file name) for every fault the grader must survive."""
+def tampering(release, assignment):
+    """TAMPER for this assignment: the names of its test cells and hidden-test module."""
+    tests = [meta(c)["grade_id"] for c in release.cells if is_test(c)]
+    return (f"TEST_CELLS = {tests!r}\n"
+            f"TOPIC_MODULES = {['helpers.hidden.' + topic(assignment)]!r}\n" + TAMPER)
+
+
+def faults(release, solution, assignment, mistakes=None):
+    """kind -> (notebook or raw text, file name[, other files]) for every fault the
+    grader must survive."""
     exercise_ids = [answer for answer, _ in exercises(release)]
     first, last = exercise_ids[0], exercise_ids[-1]
     good = answers(solution)
+    stub = {meta(c)["grade_id"]: c.source for c in release.cells if is_answer(c)}
+    first_mistake = (mistakes or {}).get(first, stub[first])
+    stray = {"helpers/__init__.py": "", "helpers/checks.py": STRAY_CHECKS,
+             "helpers/hidden/__init__.py": STRAY_CHECKS,
+             f"helpers/hidden/{topic(assignment)}.py": STRAY_CHECKS}
     deleted = filled(release, solution)
     dropped = {last, *dict(exercises(release))[last]}
     deleted.cells = [c for c in deleted.cells if meta(c).get("grade_id") not in dropped]
@@ -92,6 +133,11 @@ def faults(release, solution):
         "swallow_interrupt": filled(release, solution, {last: SWALLOW + good[last]}),
         "os_exit": filled(release, solution, {last: EXIT + good[last]}),
         "sigkill": filled(release, solution, {last: SIGKILL + good[last]}),
+        "kill_grader": filled(release, solution, {last: KILL_GRADER + good[last]}),
+        "disable_checks": filled(release, solution, {
+            first: tampering(release, assignment) + first_mistake}),
+        "stray_helpers": (filled(release, solution, {first: first_mistake}),
+                          f"{assignment}.ipynb", stray),
         "not_json": nbformat.writes(filled(release, solution))[:400],
         "deleted_cells": deleted,
         "stripped_test": stripped,
@@ -125,15 +171,16 @@ def known_mistakes(release, assignment):
     return found
 
 
-def samples(release, solution, mistakes=None):
-    """kind -> notebook (or raw text, or (notebook, file name)) of every sample:
-    correct, blank, the first exercise left undone, each of ``mistakes`` (answer
+def samples(release, solution, assignment, mistakes=None):
+    """kind -> notebook (or raw text, or (notebook, file name[, other files])) of every
+    sample: correct, blank, the first exercise left undone, each of ``mistakes`` (answer
     grade_id -> wrong source), and every fault."""
     first = exercises(release)[0][0]
     wrongs = {f"mistake_{cell}": filled(release, solution, {cell: source})
               for cell, source in (mistakes or {}).items()}
-    return {"correct": filled(release, solution), "blank": release,
-            "wrong": wrong(release, solution, first)} | wrongs | faults(release, solution)
+    return ({"correct": filled(release, solution), "blank": release,
+             "wrong": wrong(release, solution, first)} | wrongs
+            | faults(release, solution, assignment, mistakes))
 
 
 def write(submitted, student, assignment, sample):
@@ -141,9 +188,13 @@ def write(submitted, student, assignment, sample):
     folder = Path(submitted) / student / assignment
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    sample, name = sample if isinstance(sample, tuple) else (sample, f"{assignment}.ipynb")
+    sample, name, others = (*sample, {})[:3] if isinstance(sample, tuple) else (
+        sample, f"{assignment}.ipynb", {})
     text = sample if isinstance(sample, str) else nbformat.writes(sample)
     (folder / name).write_text(text)
+    for relative, content in others.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(content)
 
 
 def scratch_course(folder, assignment, source):
@@ -164,7 +215,8 @@ def load(root, assignment):
 
 def write_samples(root, assignment):
     release, solution = load(root, assignment)
-    for kind, sample in samples(release, solution, known_mistakes(release, assignment)).items():
+    mistakes = known_mistakes(release, assignment)
+    for kind, sample in samples(release, solution, assignment, mistakes).items():
         write(Path(root) / "autograde" / "submitted", f"sample-{kind}", assignment, sample)
 
 

@@ -4,7 +4,9 @@ Each worker process owns a scratch course: its own copy of the gradebook, its ow
 submitted/, autograded/ and feedback/ folders, and the real course's solutions/ as
 source. nbgrader writes only there, so workers never share a SQLite file; the
 parent process merges each result into the course's gradebook
-(``autograde.gradebook``). A result is plain data: scores per cell, status, reason.
+(``autograde.gradebook``) and then publishes the result's folders
+(``autograde.publish``). A result is plain data: scores per cell, status, reason, and
+where its autograded notebook and feedback page wait in the scratch course.
 """
 
 import os
@@ -22,6 +24,7 @@ from nbgrader.apps import NbGraderAPI
 from sqlalchemy.exc import SAWarning
 
 from autograde import execute
+from helpers.hidden import hidden_tests
 from tools.course import load_config
 
 THREAD_LIMITS = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
@@ -47,6 +50,7 @@ class Result:
     grades: list = field(default_factory=list)    # (notebook, cell, auto_score, needs_manual)
     comments: list = field(default_factory=list)  # (notebook, cell, auto_comment)
     seconds: float = 0.0
+    folders: dict = field(default_factory=dict)   # "autograded"/"feedback" -> scratch folder
 
 
 def course_config(options, scratch):
@@ -65,17 +69,21 @@ def course_config(options, scratch):
 class Worker:
     """One scratch course; grades submissions one after another."""
 
-    def __init__(self, options, scratch, snapshot):
+    def __init__(self, options, scratch, snapshot, log=None):
         self.options = options
         self.scratch = Path(scratch)
         self.scratch.mkdir(parents=True, exist_ok=True)
         shutil.copy(snapshot, self.scratch / "gradebook.db")
         os.environ.update(THREAD_LIMITS)  # kernels inherit it: one thread per kernel
-        quiet(self.scratch / "worker.log")
+        if log:  # a pool's process: its chatter, and its kernels', go to its log
+            quiet(log)
         os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
         self.config = course_config(options, self.scratch)
         self.api = NbGraderAPI(config=self.config)
         self.db_url = self.config.CourseDirectory.db_url
+        # The judges and the reference, imported now, before any submission has run.
+        for assignment in known_assignments(options.root):
+            hidden_tests(assignment)
 
     def folder(self, kind, student, assignment):
         return self.scratch / "autograde" / kind / student / assignment
@@ -84,13 +92,17 @@ class Worker:
         """Grade ``submitted_folder`` (the student's files for ``assignment``)."""
         start = perf_counter()
         result = Result(student, assignment, "graded")
+        for kind in ("submitted", "autograded", "feedback"):
+            shutil.rmtree(self.folder(kind, student, assignment), ignore_errors=True)
         try:
             self._grade(Path(submitted_folder), result)
         except Exception as error:  # a broken submission must never stop the class
             result.status, result.reason = "error", f"{type(error).__name__}: {error}"
         finally:
-            for kind in ("submitted", "autograded", "feedback"):
-                shutil.rmtree(self.folder(kind, student, assignment), ignore_errors=True)
+            shutil.rmtree(self.folder("submitted", student, assignment), ignore_errors=True)
+        result.folders = {kind: str(self.folder(kind, student, assignment))
+                          for kind in ("autograded", "feedback")
+                          if self.folder(kind, student, assignment).is_dir()}
         result.seconds = perf_counter() - start
         return result
 
@@ -108,22 +120,28 @@ class Worker:
             return
         notes = [note] + self._restore_missing_cells(nb, assignment)
         target = self.folder("submitted", student, assignment)
-        shutil.copytree(submitted_folder, target, ignore=shutil.ignore_patterns("*.ipynb"))
+        target.mkdir(parents=True)
         nbformat.write(nb, target / f"{assignment}.ipynb")
+        if (submitted_folder / "timestamp.txt").is_file():  # nbgrader's, for late penalties
+            shutil.copy(submitted_folder / "timestamp.txt", target)
         outcome = self.api.autograde(assignment, student, force=True, create=True)
         stop_reason = execute.stop_reasons.pop((assignment, student), None)
         if stop_reason:
             result.status = "stopped"
             notes.append(stop_reason)
-        if not outcome["success"]:
+        if not outcome["success"]:  # its scratch gradebook may hold the last run's scores
             result.status = "error"
             notes.append(last_line(outcome.get("error") or outcome.get("log") or "nbgrader failed"))
-        elif self.options.feedback and self.api.generate_feedback(
-                assignment, student, force=True)["success"]:
-            self._publish("feedback", student, assignment)
+            result.reason = "; ".join(n for n in notes if n)
+            return
+        if self.options.feedback:
+            feedback = self.api.generate_feedback(assignment, student, force=True)
+            if not feedback["success"]:
+                result.status = "error"
+                notes.append("its feedback page could not be written: " + last_line(
+                    feedback.get("error") or feedback.get("log") or "nbgrader failed"))
         result.reason = "; ".join(n for n in notes if n)
         self._read_scores(result)
-        self._publish("autograded", student, assignment)
 
     def _restore_missing_cells(self, nb, assignment):
         """Put back answer and test cells that were deleted or lost their nbgrader metadata
@@ -134,15 +152,6 @@ class Worker:
         if not restored:
             return []
         return ["deleted or unmarked cells restored from the gradebook: " + ", ".join(restored)]
-
-    def _publish(self, kind, student, assignment):
-        """Copy the scratch course's ``kind`` folder of this submission into the course
-        (each submission has its own folder there, so workers never collide)."""
-        source = self.folder(kind, student, assignment)
-        destination = Path(self.options.root) / "autograde" / kind / student / assignment
-        if source.exists():
-            shutil.rmtree(destination, ignore_errors=True)
-            shutil.copytree(source, destination)
 
     def _read_scores(self, result):
         with Gradebook(self.db_url) as gb:
@@ -214,22 +223,22 @@ def last_line(text):
 
 
 def quiet(log):
-    """Send this process's stderr, and its kernels', to ``log``: nbgrader's and the
-    kernels' chatter would bury the progress bar. What matters is in each Result."""
+    """Send this process's stderr, and its kernels', to ``log`` (kept under
+    autograde/logs/): nbgrader's and the kernels' chatter would bury the progress bar.
+    What matters is in each Result."""
     warnings.simplefilter("ignore", SAWarning)  # nbgrader 0.9.6 with SQLAlchemy 2
     descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(descriptor, 2)
     os.close(descriptor)
 
 
-# One Worker per process of the pool (see autograde.grade).
-_worker = None
+def known_assignments(root):
+    return sorted(p.name for p in (Path(root) / "solutions").iterdir() if p.is_dir())
 
 
-def start(options, scratch_base, snapshot):
-    global _worker
-    _worker = Worker(options, Path(scratch_base) / f"worker-{os.getpid()}", snapshot)
-
-
-def grade(submitted_folder, student, assignment):
-    return _worker.grade(submitted_folder, student, assignment)
+def start(options, scratch_base, snapshot, logs):
+    """Build this process's Worker (``autograde.pool`` calls it in each new process) and
+    return what grades one task ``(submitted folder, student, assignment)``."""
+    name = f"worker-{os.getpid()}"
+    return Worker(options, Path(scratch_base) / name, snapshot,
+                  log=Path(logs) / f"{name}.log").grade

@@ -4,24 +4,29 @@ scratch course; per-cell scores, grades.csv, feedback and re-grading are checked
 
 import csv
 import fcntl
+import html
 import os
 import pickle
 import shutil
 
 import nbformat
 import pytest
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 from autograde import gradebook, samples, worker
 from autograde.grade import COLUMNS, grade_class
-from tools.course import ROOT, existing_assignments, notebook_path
+from tests.variants import variants
+from tools.course import ROOT, existing_assignments, notebook_path, topic
 
 TIMEOUT, GRACE = 3, 2  # seconds per cell, and to honour an interrupt: small, for speed
 
 # Which tests each tiny sample passes, from what the sample does (autograde.samples):
 # "wrong" leaves double undone, the mistake double(x) = x + 2 passes only the visible
 # test, the loop is in double's cell, the kills in square's, deleted_cells drops square
-# and its test, stripped_test leaves double undone and unmarks (and empties) its test.
+# and its test, stripped_test leaves double undone and unmarks (and empties) its test;
+# disable_checks and stray_helpers carry the mistake, with checks switched off in the
+# kernel or shadowed next to the notebook. kill_grader kills the grading process itself:
+# it gets no score at all.
 TINY_PASSES = {
     "correct": {"test_double", "test_square"},
     "blank": set(),
@@ -35,7 +40,10 @@ TINY_PASSES = {
     "deleted_cells": {"test_double"},
     "stripped_test": {"test_square"},
     "wrong_name": {"test_double", "test_square"},
+    "disable_checks": {"test_square"},
+    "stray_helpers": {"test_square"},
 }
+UNSCORED = {"kill_grader"}
 TINY_OUTCOME = {  # status, and a phrase of the reason
     "swallow_interrupt": ("stopped", "ignored the interrupt"),
     "os_exit": ("stopped", "kernel died"),
@@ -44,6 +52,7 @@ TINY_OUTCOME = {  # status, and a phrase of the reason
     "deleted_cells": ("graded", "restored from the gradebook: square, test_square"),
     "stripped_test": ("graded", "restored from the gradebook: test_double"),
     "wrong_name": ("graded", "wrong file name"),
+    "kill_grader": ("error", "killed while running this submission"),
 }
 TINY_MISTAKES = {"double": "def double(x):\n    return x + 2\n"}
 
@@ -54,7 +63,7 @@ def tiny_course(folder):
 
 def write_samples(folder, assignment, mistakes, kinds=None):
     release, solution = samples.load(folder, assignment)
-    for kind, sample in samples.samples(release, solution, mistakes).items():
+    for kind, sample in samples.samples(release, solution, assignment, mistakes).items():
         if kinds is None or kind in kinds:
             samples.write(folder / "autograde" / "submitted", kind, assignment, sample)
 
@@ -76,6 +85,16 @@ def read_table(folder):
     with (folder / "autograde" / "grades.csv").open() as file:
         reader = csv.DictReader(file)
         return reader.fieldnames, {(r["student"], r["assignment"]): r for r in reader}
+
+
+def first_mistake_phrases(release, assignment):
+    """answer cell -> the phrase that names the mistake its sample submission carries."""
+    cells = samples.answer_cells(release)
+    phrases = {}
+    for variant in variants(topic(assignment)):
+        if variant.kind == "mistake":
+            phrases.setdefault(cells[variant.exercise], variant.names)
+    return phrases
 
 
 def smallest_real_assignment():
@@ -100,7 +119,8 @@ def grade_samples(folder):
         for kind in ("solutions", "notebooks"):
             shutil.copytree(ROOT / kind / REAL, folder / kind / REAL)
         mistakes = samples.known_mistakes(samples.load(folder, REAL)[0], REAL)
-        write_samples(folder, REAL, mistakes, kinds={"correct", "blank", "os_exit"} | {
+        write_samples(folder, REAL, mistakes, kinds={
+            "correct", "blank", "os_exit", "disable_checks", "stray_helpers"} | {
             f"mistake_{answer}" for answer in mistakes})
         more, _ = grade_class(worker.Options(root=folder), assignment=REAL, jobs=2,
                               progress=False)
@@ -121,6 +141,20 @@ def graded(tmp_path_factory):
             folder.mkdir()
             saved.write_bytes(pickle.dumps(grade_samples(folder)))
     return folder, *pickle.loads(saved.read_bytes())
+
+
+@pytest.mark.slow
+def test_a_submission_that_kills_the_grader_costs_only_itself(graded):
+    """Its worker died (twice): no score is recorded for it, and every other submission,
+    graded before and after it, scores each cell as expected (the next test)."""
+    folder, results, _ = graded
+    with Gradebook(gradebook.db_url(folder)) as gb:
+        with pytest.raises(MissingEntry):
+            gb.find_submission("tiny", "kill_grader")
+    status, phrase = TINY_OUTCOME["kill_grader"]
+    assert results["kill_grader", "tiny"].status == status
+    assert phrase in results["kill_grader", "tiny"].reason
+    assert "no score is recorded" in results["kill_grader", "tiny"].reason
 
 
 @pytest.mark.slow
@@ -155,6 +189,9 @@ def test_grades_table_has_every_submission_with_status(graded):
     assert set(table) == set(results)
     for key, row in table.items():
         assert row["status"] == results[key].status
+        if key[0] in UNSCORED:
+            assert row["score"] == "", row
+            continue
         assert float(row["score"]) == sum(cell_scores(folder, key[1], key[0]).values())
     assert table["correct", "tiny"]["needs_manual_grading"] == "True"  # the written answer
     assert table["blank", "tiny"]["needs_manual_grading"] == "False"   # nothing to read
@@ -165,8 +202,10 @@ def test_feedback_shows_messages_not_hidden_tests(graded):
     folder, results, _ = graded
     feedback = folder / "autograde" / "feedback"
     for student, assignment in results:
-        if results[student, assignment].status != "invalid":
-            assert (feedback / student / assignment / f"{assignment}.html").exists()
+        page = feedback / student / assignment / f"{assignment}.html"
+        assert page.exists() == (student not in UNSCORED), page
+    invalid = (feedback / "not_json" / "tiny" / "tiny.html").read_text()
+    assert "could not be graded" in invalid and "not a valid notebook" in invalid
     page = (feedback / "mistake_double" / "tiny" / "tiny.html").read_text()
     assert "double(-3) should be -6" in page  # the hidden test's message
     assert "assert double(-3)" not in page and "HIDDEN TESTS" not in page
@@ -191,11 +230,22 @@ def test_real_assignment_samples(graded):
     own_tests = dict(samples.exercises(release))
     mistakes = [k for k in results if k[1] == REAL and k[0].startswith("mistake_")]
     assert mistakes, "tests/wrong_answers has no mistake for " + REAL
+    # Checks switched off in the kernel: no hidden test records what the code did, so none
+    # earns a point, the faked function's least of all. Checks shadowed next to the
+    # notebook never reach the kernel: it scores as the same mistake without them.
+    assert all(cell_scores(folder, REAL, "disable_checks")[t] == 0 for t in tests)
+    first = samples.exercises(release)[0][0]
+    assert cell_scores(folder, REAL, "stray_helpers") == cell_scores(
+        folder, REAL, f"mistake_{first}")
+    phrases = first_mistake_phrases(release, REAL)
     for student, _ in mistakes:
         scores = cell_scores(folder, REAL, student)
         assert all(scores[t] == 0 for t in own_tests[student.removeprefix("mistake_")])
-        page = (folder / "autograde" / "feedback" / student / REAL / f"{REAL}.html").read_text()
+        page = html.unescape(
+            (folder / "autograde" / "feedback" / student / REAL / f"{REAL}.html").read_text())
         assert "is wrong." in page and "helpers.hidden" not in page
+        phrase = phrases[student.removeprefix("mistake_")]
+        assert phrase in page, f"the feedback page of {student} does not name {phrase!r}"
     # killed in the last answer cell: the tests before it earned their points, no later one
     last = samples.exercises(release)[-1][0]
     before = {t for answer, ts in samples.exercises(release) if answer != last for t in ts}

@@ -1,5 +1,6 @@
-"""helpers.hidden.seal: a from-scratch answer that delegates to the reference or to PyTorch's
-own GRU fails with a message naming the call; ordinary torch and NumPy code passes."""
+"""helpers.hidden.seal: a from-scratch answer that delegates to the reference, to PyTorch's
+own GRU or to its own attention fails with a message naming the call; ordinary torch and
+NumPy code passes."""
 
 import numpy as np
 import pytest
@@ -56,6 +57,13 @@ DELEGATIONS = {
                                 f"{FUSED} (aten::gru_cell)"),
     "torch.ops.aten.gru": (lambda: aten_gru(torch.ops.aten.gru), f"{FUSED} (aten::gru)"),
 }
+ATTENTION = "torch's own attention"
+q = randn(1, 2, 4)
+DELEGATIONS["F.scaled_dot_product_attention"] = (
+    lambda: torch.nn.functional.scaled_dot_product_attention(q, q, q), ATTENTION)
+DELEGATIONS["nn.MultiheadAttention"] = (
+    lambda: nn.MultiheadAttention(4, 1, batch_first=True, dtype=torch.float64)(q, q, q),
+    "torch.nn.MultiheadAttention")
 # An OpOverload (aten.gru.input) has ``_name``, not an OpOverloadPacket's ``_qualified_op_name``.
 DELEGATIONS["torch.ops.aten.gru.input"] = (lambda: aten_gru(torch.ops.aten.gru.input), FUSED)
 
