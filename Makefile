@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 # nbgrader needs alembic (in the venv's bin/) on PATH when it creates a gradebook.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup lab test lint release grade check book bench student-bundle browser clean
+.PHONY: setup lab test lint release collect grade export check book guide bench student-bundle \
+	browser clean
 
 setup: $(STAMP)
 
@@ -40,6 +41,10 @@ release: setup
 book: setup
 	$(PY) -m tools.book $(ASSIGNMENT)
 
+# The instructor's guide: goals, times, rubrics and the mistakes the tests name (build/guide/).
+guide: setup
+	$(PY) -m tools.guide
+
 # The archive an instructor hands to students: notebooks/, helpers/ without the answers.
 student-bundle: setup
 	$(PY) -m tools.bundle
@@ -49,9 +54,19 @@ browser:
 	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	@/usr/bin/chromium --version
 
-# Grade every submission in autograde/submitted/ on every core (ASSIGNMENT=, STUDENT= narrow it).
+# File an LMS's "download all submissions" zip into autograde/submitted/ (ROSTER= maps people).
+collect: setup
+	@test -n "$(ZIP)" -a -n "$(ASSIGNMENT)" || (echo "usage: make collect ZIP=<download.zip> ASSIGNMENT=<id> [ROSTER=roster.csv]" && exit 2)
+	$(PY) -m autograde.collect $(ZIP) --assignment $(ASSIGNMENT) $(if $(ROSTER),--roster $(ROSTER))
+
+# Grade every submission in autograde/submitted/ on every usable CPU (ASSIGNMENT=, STUDENT=,
+# JOBS= narrow it).
 grade: setup
-	$(PY) -m autograde.grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT))
+	$(PY) -m autograde.grade $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT)) $(if $(JOBS),--jobs $(JOBS))
+
+# Grades for the LMS (FORMAT=csv|canvas|moodle) and the feedback pages, in autograde/export/.
+export: setup
+	$(PY) -m autograde.export --format $(or $(FORMAT),csv) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(ROSTER),--roster $(ROSTER))
 
 # Check one notebook like nbgrader validate, but exit non-zero when a test fails.
 check: setup

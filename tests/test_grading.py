@@ -61,6 +61,11 @@ def tiny_course(folder):
     return samples.scratch_course(folder, "tiny", ROOT / "tests" / "fixtures" / "tiny.ipynb")
 
 
+def options_for(course):
+    """Grading options with short bounds, for the tiny assignment."""
+    return worker.Options(root=course, timeout=TIMEOUT, interrupt_grace=GRACE)
+
+
 def write_samples(folder, assignment, mistakes, kinds=None):
     release, solution = samples.load(folder, assignment)
     for kind, sample in samples.samples(release, solution, assignment, mistakes).items():

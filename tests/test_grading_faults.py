@@ -9,7 +9,7 @@ from nbgrader.api import Gradebook
 
 from autograde import grade, gradebook, host, publish, samples, worker
 from autograde.grade import grade_class
-from tests.test_grading import GRACE, TIMEOUT, TINY_MISTAKES, cell_scores, tiny_course
+from tests.test_grading import TINY_MISTAKES, cell_scores, options_for, tiny_course
 
 pytestmark = pytest.mark.slow
 
@@ -23,10 +23,6 @@ def tiny_class(folder, kinds):
     return course
 
 
-def options(course):
-    return worker.Options(root=course, timeout=TIMEOUT, interrupt_grace=GRACE)
-
-
 def table(course):
     with (course / "autograde" / "grades.csv").open() as file:
         return {row["student"]: row for row in csv.DictReader(file)}
@@ -35,7 +31,7 @@ def table(course):
 def test_a_failed_merge_costs_only_that_submission_and_keeps_its_last_scores(
         tmp_path, monkeypatch):
     course = tiny_class(tmp_path, {"ann": "correct", "bob": "mistake_double", "cem": "blank"})
-    grade_class(options(course), jobs=2, progress=False)
+    grade_class(options_for(course), jobs=2, progress=False)
     before = cell_scores(course, "tiny", "ann")
     merge = gradebook.merge
 
@@ -47,7 +43,7 @@ def test_a_failed_merge_costs_only_that_submission_and_keeps_its_last_scores(
     monkeypatch.setattr(gradebook, "merge", flaky_merge)
     (course / "autograde" / "submitted" / "ann" / "tiny" / "tiny.ipynb").write_text(
         (course / "autograde" / "submitted" / "cem" / "tiny" / "tiny.ipynb").read_text())
-    results, _ = grade_class(options(course), jobs=2, progress=False)
+    results, _ = grade_class(options_for(course), jobs=2, progress=False)
     status = {r.student: r for r in results}
     assert status["ann"].status == "error"
     assert "could not be written into the gradebook (RuntimeError: database is locked)" in (
@@ -62,7 +58,7 @@ def test_a_failed_merge_costs_only_that_submission_and_keeps_its_last_scores(
 
 def test_a_stopped_submission_leaves_no_reason_to_the_next(tmp_path):
     course = tiny_class(tmp_path, {"a_stops": "swallow_interrupt", "b_fine": "correct"})
-    results, _ = grade_class(options(course), jobs=1, progress=False)
+    results, _ = grade_class(options_for(course), jobs=1, progress=False)
     status = {r.student: (r.status, r.reason) for r in results}
     assert status["a_stops"][0] == "stopped"
     assert status["b_fine"] == ("graded", "")
@@ -77,7 +73,7 @@ def test_a_feedback_page_that_cannot_be_written_is_an_error_with_a_page_that_say
     stale.write_text("last run's page, with last run's score")
     snapshot = tmp_path / "snapshot.db"
     gradebook.snapshot(course, snapshot)
-    grader = worker.Worker(options(course), tmp_path / "scratch", snapshot)
+    grader = worker.Worker(options_for(course), tmp_path / "scratch", snapshot)
     monkeypatch.setattr(grader.api, "generate_feedback",
                         lambda *args, **kwargs: {"success": False, "error": "boom\ntemplate"})
     result = grader.grade(course / "autograde" / "submitted" / "ann" / "tiny", "ann", "tiny")
@@ -93,7 +89,7 @@ def test_a_second_run_is_refused_while_one_grades(tmp_path):
     course = tiny_class(tmp_path, {"ann": "correct"})
     with host.exclusive(course):
         with pytest.raises(host.Busy, match="being graded already"):
-            grade_class(options(course), jobs=1, progress=False)
+            grade_class(options_for(course), jobs=1, progress=False)
     with Gradebook(gradebook.db_url(course)) as gb:
         assert not gb.assignments or not gb.find_assignment("tiny").submissions
 
