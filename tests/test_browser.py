@@ -1,12 +1,16 @@
-"""A student's session, in a real browser: JupyterLab from the course environment, driven in
-headless Chromium (Debian's package, installed by `make browser`).
+"""A student's session and an instructor's, in a real browser: JupyterLab from the course
+environment, driven in headless Chromium (Debian's package, installed by `make browser`).
 
-The session opens a released notebook in a throwaway copy of the course, runs every cell and
-meets the NotImplementedError of the first unanswered exercise, pastes a correct answer and
-sees that exercise's test pass, validates with nbgrader's Validate button, and opens the
-formgrader from the Nbgrader menu. Screenshots of each step go to tests/artifacts/.
+The student's session opens a released notebook in a throwaway copy of the course, runs
+every cell and meets the NotImplementedError of the first unanswered exercise, pastes a
+correct answer and sees that exercise's test pass, validates with nbgrader's Validate
+button, and opens the formgrader from the Nbgrader menu. The instructor's opens a graded
+submission in the formgrader, gives a written answer points and a comment, and sees both
+survive `make grade` and reach `make export`. Screenshots of each step go to
+tests/artifacts/.
 """
 
+import csv
 import json
 import os
 import re
@@ -88,12 +92,26 @@ def wait_until_serving(url, token, process, log):
     pytest.fail(f"JupyterLab did not answer within {STARTUP_SECONDS} s:\n{log.read_text()}")
 
 
+def graded_submission(course, assignment):
+    """A correct submission of ``assignment`` by student "ada", graded with make grade's code:
+    its written answers wait for the formgrader."""
+    from autograde import samples, worker
+    from autograde.grade import grade_class
+
+    release, solution = samples.load(course, assignment)
+    samples.write(course / "autograde" / "submitted", "ada", assignment,
+                  samples.filled(release, solution))
+    grade_class(worker.Options(root=course), assignment=assignment, jobs=1, progress=False)
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab on a free local port with a random token; yields (url, token)."""
+    """JupyterLab on a free local port with a random token, in a course copy holding one
+    graded submission; yields (url, token, course)."""
     require_chromium()
     tmp = tmp_path_factory.mktemp("lab")
     course = copy_course(tmp_path_factory.mktemp("course"))
+    graded_submission(course, first_exercise().assignment)
     url, token, log = f"http://127.0.0.1:{free_port()}", secrets.token_hex(16), tmp / "lab.log"
     command = [BIN / "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={url.rsplit(':', 1)[1]}", "--ServerApp.port_retries=0",
@@ -103,7 +121,7 @@ def lab(tmp_path_factory):
                                    stdout=log_file, stderr=subprocess.STDOUT)
     try:
         wait_until_serving(url, token, process, log)
-        yield url, token
+        yield url, token, course
     finally:
         process.terminate()
         try:
@@ -164,7 +182,7 @@ def run_cell(page, cell):
 def test_a_student_session_in_jupyterlab(lab, page):
     from playwright.sync_api import expect
 
-    url, token = lab
+    url, token, _ = lab
     exercise = first_exercise()
     name = exercise.assignment
     try:
@@ -211,3 +229,74 @@ def test_a_student_session_in_jupyterlab(lab, page):
     except Exception:
         screenshot(page, "failure")
         raise
+
+
+COMMENT = "Right about z; say why the tanh RNN cannot keep its factor near 1."
+
+
+def wait_until(condition, what, seconds=60, state=None):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {seconds} s for {what}" + (f": {state()}" if state else ""))
+        time.sleep(0.5)
+
+
+def written_answer(course, assignment):
+    """(the notebook submission's id in the gradebook, the first written answer's grade id)."""
+    from nbgrader.api import Gradebook
+
+    from autograde import gradebook
+
+    with Gradebook(gradebook.db_url(course)) as gb:
+        notebook = gb.find_submission_notebook(assignment, assignment, "ada")
+        written = next(g for g in notebook.grades if g.cell.cell_type == "markdown")
+        return notebook.id, written.name
+
+
+def test_an_instructor_grades_a_written_answer_in_the_formgrader(lab, page):
+    from nbgrader.api import Gradebook
+    from playwright.sync_api import expect
+
+    from autograde import export, gradebook, worker
+    from autograde.grade import grade_class
+
+    url, token, course = lab
+    assignment = first_exercise().assignment
+    submission, cell = written_answer(course, assignment)
+
+    def manual():
+        with Gradebook(gradebook.db_url(course)) as gb:
+            grade = gb.find_grade(cell, assignment, assignment, "ada")
+            text = gb.find_comment(cell, assignment, assignment, "ada").manual_comment
+            return grade.manual_score, text
+
+    try:
+        page.goto(f"{url}/lab?token={token}")  # logs in: the formgrader's API calls need it
+        page.goto(f"{url}/formgrader/submissions/{submission}/")
+        page.wait_for_load_state("networkidle")  # the grades are fetched, then rendered
+        score = page.locator(f"input.score#{cell}")
+        expect(score).to_be_visible()
+        score.click()
+        score.fill("2")
+        score.press("Tab")
+        comment = page.locator(f"textarea.comment#{cell}-comment")
+        comment.click()
+        comment.fill(COMMENT)
+        comment.press("Tab")
+        wait_until(lambda: manual() == (2, COMMENT), "the formgrader to save the grade",
+                   state=manual)
+        score.scroll_into_view_if_needed()
+        screenshot(page, "5_formgrader_grades_by_hand")
+        shutil.copy(ARTIFACTS / "browser_5_formgrader_grades_by_hand.png",
+                    ROOT / "docs" / "formgrader.png")
+    except Exception:
+        screenshot(page, "failure_formgrader")
+        raise
+
+    grade_class(worker.Options(root=course), assignment=assignment, jobs=1, progress=False)
+    assert manual()[0] == 2  # make grade again keeps the grader's points and comment
+    export.export(course, "csv", assignment=assignment)
+    with (course / "autograde" / "export" / "grades.csv").open() as file:
+        [row] = [r for r in csv.DictReader(file) if r["student"] == "ada"]
+    assert row["manual"] == "2" and cell not in row["pending"].split()
