@@ -9,8 +9,8 @@ STAMP := $(VENV)/.installed
 # nbgrader needs alembic (in the venv's bin/) on PATH when it creates a gradebook.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup lab test lint release collect grade export check book guide bench student-bundle \
-	browser clean
+.PHONY: setup lab test lint release collect grade export samples check book guide bench \
+	student-bundle browser clean
 
 setup: $(STAMP)
 
@@ -67,6 +67,10 @@ grade: setup
 # Grades for the LMS (FORMAT=csv|canvas|moodle) and the feedback pages, in autograde/export/.
 export: setup
 	$(PY) -m autograde.export --format $(or $(FORMAT),csv) $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(ROSTER),--roster $(ROSTER))
+
+# Sample submissions of every kind (correct, blank, each known mistake, every fault).
+samples: setup
+	$(PY) -m autograde.samples $(ASSIGNMENT)
 
 # Check one notebook like nbgrader validate, but exit non-zero when a test fails.
 check: setup
