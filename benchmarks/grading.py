@@ -33,7 +33,7 @@ from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograde import gradebook, samples, worker  # noqa: E402
+from autograde import gradebook, host, samples, worker  # noqa: E402
 from autograde.grade import grade_class  # noqa: E402
 from tools.course import ROOT, existing_assignments, run_nbgrader  # noqa: E402
 
@@ -172,7 +172,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=10)
     parser.add_argument("--assignments", nargs="*", default=None)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--jobs", type=int, default=host.usable_cpus())
     args = parser.parse_args(argv)
     if args.students < 2 or args.students % 2:
         parser.error("--students must be even: the class is graded in two equal halves")
