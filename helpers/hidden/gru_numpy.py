@@ -452,10 +452,14 @@ def judge_init_gru_params(seen):
     if len({params[key].tobytes() for key in GRU_KEYS if key[0] == "U"}) < 3:
         fail(name, "several parameters hold the same values: draw each one separately.")
     largest = np.abs(values).max()
+    by_kind = {kind: max(np.abs(params[key]).max() for key in GRU_KEYS if key[0] == kind)
+               for kind in "WUb"}
     if largest > bound + 1e-12:
+        input_bound = 1 / np.sqrt(input_size)  # every kind fills it, if that is the bound used
         why = ("the bound uses the input size: 1/sqrt(input_size) instead of 1/sqrt(hidden_size)"
-               if largest <= 1 / np.sqrt(input_size) else
-               "the entries are not drawn from a uniform distribution on [-1/sqrt(H), 1/sqrt(H)]")
+               if all(0.8 * input_bound <= v <= input_bound for v in by_kind.values()) else
+               "the entries are drawn from a wider range than [-1/sqrt(H), 1/sqrt(H)], or not "
+               "from a uniform distribution at all (a normal one has no bound)")
         fail(name, f"an entry is {largest:.3g}, outside +-1/sqrt(H) = {bound:.3g}.",
              f"Likely cause: {why}.")
     if largest < 0.95 * bound:
@@ -463,6 +467,13 @@ def judge_init_gru_params(seen):
                "the entries are drawn from a narrower range than [-1/sqrt(H), 1/sqrt(H)]")
         fail(name, f"the largest entry of {values.size} is only {largest:.3g}, but with "
                    f"H = {hidden_size} they should fill +-{bound:.3g}.", f"Likely cause: {why}.")
+    for kind, what in (("W", "the input weights W_*"), ("U", "the recurrent weights U_*"),
+                       ("b", "the biases b_*")):
+        if by_kind[kind] < 0.8 * bound:  # 48 or more draws: below 0.8 with probability < 2e-5
+            fail(name, f"{what} reach only {by_kind[kind]:.3g}, but with H = {hidden_size} they "
+                       f"should fill +-{bound:.3g}, like the other parameters.",
+                 "Likely cause: they are drawn from a narrower range than [-1/sqrt(H), "
+                 "1/sqrt(H)]; every entry, biases included, uses that one bound.")
     if abs(np.abs(values).mean() / bound - 0.5) > 0.05 or abs(values.mean()) > 0.05 * bound:
         fail(name, "the entries do not look uniform on [-1/sqrt(H), 1/sqrt(H)]: their mean "
                    f"absolute value is {np.abs(values).mean() / bound:.2f} of the bound (uniform: "
@@ -655,14 +666,41 @@ def judge_gru_forward(seen):
         fail(f"{name}: caches", f"expected the list of the T step caches (here {T}), got "
              f"{type(caches).__name__}" + (f" of length {len(caches)}" if isinstance(
                  caches, list | tuple) else "") + ".")
-    for t, prefix in enumerate(seen["prefixes"]):
-        _, prefix_caches = _states(name, prefix, (B, t + 1, H))
-        if isinstance(prefix_caches, list | tuple) and prefix_caches and not _same_data(
-                caches[t], prefix_caches[-1]):
-            fail(f"{name}: caches", f"the cache of step {t} was changed by later steps: at the "
-                 f"end it no longer holds what a run that stops at step {t} leaves in it.",
-                 "Likely cause: an array shared between steps and updated in place "
-                 "(h[...] = ..., h += ...) after its step stored it in the cache.")
+    _check_caches(name, caches, [_states(name, prefix, (B, t + 1, H))[1]
+                                 for t, prefix in enumerate(seen["prefixes"])])
+
+
+def _holds_arrays(value):
+    if isinstance(value, np.ndarray):
+        return True
+    items = value.values() if isinstance(value, dict) else value if isinstance(
+        value, list | tuple) else ()
+    return any(_holds_arrays(item) for item in items)
+
+
+def _check_caches(name, caches, runs):
+    """``caches[t]`` is still the cache of step t: the one cache that the run over the first
+    t + 1 steps has and the run over the first t steps has not (``runs``)."""
+    if not all(isinstance(run, list | tuple) and len(run) == t + 1 and _holds_arrays(run)
+               for t, run in enumerate(runs)):
+        return  # nothing to compare (the length of the caches is checked above)
+    step_caches = []
+    for t, run in enumerate(runs):
+        before = runs[t - 1] if t else []
+        fresh = [c for c in run if not any(_same_data(c, old) for old in before)]
+        step_caches.append(fresh[0] if len(fresh) == 1 else None)
+    for t, cache in enumerate(caches):
+        if step_caches[t] is not None and _same_data(cache, step_caches[t]):
+            continue
+        elsewhere = [s for s, c in enumerate(step_caches) if c is not None and _same_data(cache, c)]
+        if elsewhere:
+            fail(f"{name}: caches", f"the caches are not in time order: entry {t} holds the "
+                 f"cache of step {elsewhere[0]}.", "caches[t] is the cache of step t, as "
+                 "gru_backward reads them (append each step's cache as it is made).")
+        fail(f"{name}: caches", f"the cache of step {t} was changed by later steps: at the "
+             f"end it no longer holds what step {t} left in it.",
+             "Likely cause: an array shared between steps and updated in place "
+             "(h[...] = ..., h += ...) after its step stored it in the cache.")
 
 
 check_gru_forward = hidden_test("gru_forward", "test_gru_forward", probe_gru_forward,

@@ -74,11 +74,28 @@ def init_gru_params__bound_one_over_h(input_size, hidden_size, rng):
     return {k: rng.uniform(-bound, bound, size=shapes[k[0]]) for k in KEYS}
 
 
-@mistake("init_gru_params", "not drawn from a uniform")
+@mistake("init_gru_params", "not from a uniform distribution")
 def init_gru_params__normal(input_size, hidden_size, rng):
     scale = 1 / np.sqrt(hidden_size)
     shapes = _shapes(input_size, hidden_size)
     return {k: rng.normal(0.0, scale, size=shapes[k[0]]) for k in KEYS}
+
+
+@mistake("init_gru_params", "wider range than")
+def init_gru_params__glorot(input_size, hidden_size, rng):
+    """Glorot's bound sqrt(6 / (fan_in + fan_out)) for the weights (Keras' default kernel)."""
+    shapes = _shapes(input_size, hidden_size)
+    bounds = {"W": np.sqrt(6 / (input_size + hidden_size)), "U": np.sqrt(3 / hidden_size),
+              "b": 1 / np.sqrt(hidden_size)}
+    return {k: rng.uniform(-bounds[k[0]], bounds[k[0]], size=shapes[k[0]]) for k in KEYS}
+
+
+@mistake("init_gru_params", "narrower range", seen_by="hidden")
+def init_gru_params__small_biases(input_size, hidden_size, rng):
+    """The weights right, the biases from a narrower range (1/H)."""
+    shapes = _shapes(input_size, hidden_size)
+    return {k: rng.uniform(-1, 1, size=shapes[k[0]]) / (hidden_size if k[0] == "b"
+                                                          else np.sqrt(hidden_size)) for k in KEYS}
 
 
 @mistake("init_gru_params", "all zeros")
@@ -574,6 +591,13 @@ def gru_forward__keeps_states(X, h0, params, states=[], caches=[]):  # noqa: B00
 def gru_forward__last_cache_only(X, h0, params):
     states, caches = gru_forward(X, h0, params)
     return states, caches[-1]
+
+
+@mistake("gru_forward", "not in time order", seen_by="hidden")
+def gru_forward__caches_reversed(X, h0, params):
+    """Right states, but the caches collected backwards."""
+    states, caches = gru_forward(X, h0, params)
+    return states, caches[::-1]
 
 
 @mistake("gru_forward", "changed by later steps", seen_by="hidden")
