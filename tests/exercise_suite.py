@@ -145,8 +145,7 @@ def exercise_suite(assignment):
 
     @pytest.mark.parametrize("variant", of_kind("correct"))
     def test_a_correct_answer_passes_every_test_cell(variant):
-        outcome = first_failure(assignment, cells[variant.exercise],
-                                {variant.exercise: variant.answer})
+        outcome = first_failure(assignment, cells[variant.exercise], variant.answers)
         assert outcome.part is None, str(outcome)
 
     @pytest.mark.parametrize("variant", of_kind("mistake"))

@@ -3,6 +3,9 @@
     @correct("sigmoid")                       # written differently, full marks
     def sigmoid__split(x): ...
 
+    @correct("gru_cell_backward", given={"gru_cell_forward": gru_cell_forward__fused})
+    def gru_cell_backward__fused(dh, cache): ...  # right with the forward it was written for
+
     @mistake("sigmoid", "sign of the exponent is flipped")   # a phrase its message names
     def sigmoid__sign_flipped(x): ...
 
@@ -31,21 +34,29 @@ class Variant:
     answer: object     # the function or class
     names: str = ""    # mistakes: a phrase the failure message contains; delegates: the call
     seen_by: str = ""  # mistakes: the first part of the test cell that fails
+    given: tuple = ()  # correct answers: (graded name, answer) pairs it is written with
+
+    @property
+    def answers(self):
+        """What replaces the solution's answers: the variant and what it is given."""
+        return {self.exercise: self.answer, **dict(self.given)}
 
     @property
     def id(self):
         return self.answer.__name__
 
 
-def _declare(exercise, kind, names="", seen_by=""):
+def _declare(exercise, kind, names="", seen_by="", given=()):
     def register(answer):
-        answer.__variant__ = Variant(exercise, kind, answer, names, seen_by)
+        answer.__variant__ = Variant(exercise, kind, answer, names, seen_by, given)
         return answer
     return register
 
 
-def correct(exercise):
-    return _declare(exercise, "correct")
+def correct(exercise, given=None):
+    """``given``: other answers it is written with, by graded name (a backward that reads
+    the cache of its own forward)."""
+    return _declare(exercise, "correct", given=tuple((given or {}).items()))
 
 
 def mistake(exercise, names, seen_by="visible"):

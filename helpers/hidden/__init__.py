@@ -45,11 +45,13 @@ reference = _Reference()
 class HiddenTest:
     exercise: str                    # the graded name (EXERCISES.md)
     cell: str                        # grade_id of the test cell that calls it
-    probe: Callable                  # the student's answer -> what it did (data, Seen)
+    probe: Callable                  # the student's answer(s) -> what it did (data, Seen)
     judge: Callable                  # what it did -> None, or a CheckFailure
 
-    def __call__(self, answer):
-        seen = self.probe(answer)
+    def __call__(self, answer, *uses):
+        """``uses``: other answers the exercise is checked with (a backward takes the
+        cache of the student's own forward)."""
+        seen = self.probe(answer, *uses)
         path = os.environ.get(RECORDS)
         if path:
             with open(path, "a") as records:
