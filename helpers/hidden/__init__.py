@@ -45,11 +45,13 @@ reference = _Reference()
 class HiddenTest:
     exercise: str                    # the graded name (EXERCISES.md)
     cell: str                        # grade_id of the test cell that calls it
-    probe: Callable                  # the student's answer -> what it did (data, Seen)
+    probe: Callable                  # the student's answer(s) -> what it did (data, Seen)
     judge: Callable                  # what it did -> None, or a CheckFailure
 
-    def __call__(self, answer):
-        seen = self.probe(answer)
+    def __call__(self, answer, *more):
+        """Probe ``answer`` (and the other answers the probe takes, such as the function
+        it builds on), then record or judge what it did."""
+        seen = self.probe(answer, *more)
         path = os.environ.get(RECORDS)
         if path:
             with open(path, "a") as records:
