@@ -14,7 +14,8 @@ from nbgrader.api import Gradebook
 
 from autograde import gradebook, samples, worker
 from autograde.grade import COLUMNS, grade_class
-from tools.course import ROOT, existing_assignments, notebook_path
+from tests.variants import variants
+from tools.course import ROOT, existing_assignments, notebook_path, topic
 
 TIMEOUT, GRACE = 3, 2  # seconds per cell, and to honour an interrupt: small, for speed
 
@@ -78,8 +79,17 @@ def read_table(folder):
         return reader.fieldnames, {(r["student"], r["assignment"]): r for r in reader}
 
 
+def declares_mistakes(assignment):
+    try:
+        return any(v.kind == "mistake" for v in variants(topic(assignment)))
+    except ModuleNotFoundError:
+        return False
+
+
 def smallest_real_assignment():
-    released = existing_assignments("notebooks")
+    """The smallest released assignment that declares its mistakes (tests/wrong_answers):
+    the cheapest one whose samples can show a named mistake."""
+    released = [a for a in existing_assignments("notebooks") if declares_mistakes(a)]
     if not released:
         return None
     return min(released, key=lambda a: notebook_path("solutions", a).stat().st_size)
