@@ -48,10 +48,10 @@ class HiddenTest:
     probe: Callable                  # the student's answer(s) -> what it did (data, Seen)
     judge: Callable                  # what it did -> None, or a CheckFailure
 
-    def __call__(self, answer, *uses):
-        """``uses``: other answers the exercise is checked with (a backward takes the
-        cache of the student's own forward)."""
-        seen = self.probe(answer, *uses)
+    def __call__(self, answer, *more):
+        """Probe ``answer`` (and the other answers the probe takes, such as the function
+        it builds on), then record or judge what it did."""
+        seen = self.probe(answer, *more)
         path = os.environ.get(RECORDS)
         if path:
             with open(path, "a") as records:

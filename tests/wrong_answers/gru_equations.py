@@ -105,6 +105,22 @@ def gru_step_scalar__ignores_a_saturated_gate(x, h_prev, p):
     return z, r, h_candidate, (h_candidate if z > 1 - 1e-12 else h)
 
 
+@mistake("gru_step_scalar", "input and recurrent weights are swapped")
+def gru_step_scalar__weights_swapped(x, h_prev, p):
+    """w_* taken for the recurrent weight (notebook 01 calls the recurrent matrix W_hh)."""
+    z = sigmoid(p["w_z"] * h_prev + p["u_z"] * x + p["b_z"])
+    r = sigmoid(p["w_r"] * h_prev + p["u_r"] * x + p["b_r"])
+    h_candidate = math.tanh(p["w_h"] * h_prev * r + p["u_h"] * x + p["b_h"])
+    return z, r, h_candidate, z * h_prev + (1.0 - z) * h_candidate
+
+
+@mistake("gru_step_scalar", "h returned where h_candidate belongs")
+def gru_step_scalar__state_before_candidate(x, h_prev, p):
+    z, r = gates(x, h_prev, p)
+    h_candidate = math.tanh(p["w_h"] * x + r * p["u_h"] * h_prev + p["b_h"])
+    return z, r, z * h_prev + (1.0 - z) * h_candidate, h_candidate
+
+
 @delegates("gru_step_scalar")
 def gru_step_scalar__reference(x, h_prev, p):
     from helpers.reference import gru_step_scalar
@@ -200,6 +216,75 @@ def gru_dh_dhprev_scalar__no_direct_term(x, h_prev, p):
     dr = r * (1.0 - r) * p["u_r"]
     dh_candidate = (1.0 - h_candidate**2) * (dr * p["u_h"] * h_prev + r * p["u_h"])
     return (h_prev - h_candidate) * dz + (1.0 - z) * dh_candidate
+
+
+@mistake("gru_dh_dhprev_scalar", "z and 1 - z swapped")
+def gru_dh_dhprev_scalar__z_swapped(x, h_prev, p):
+    """The exact derivative of h = (1 - z) h_prev + z h~, the other convention."""
+    z, r, _, h_candidate = step(x, h_prev, p)
+    dz = z * (1.0 - z) * p["u_z"]
+    dr = r * (1.0 - r) * p["u_r"]
+    dh_candidate = (1.0 - h_candidate**2) * (dr * p["u_h"] * h_prev + r * p["u_h"])
+    return 1.0 - z + (h_candidate - h_prev) * dz + z * dh_candidate
+
+
+@mistake("gru_dh_dhprev_scalar", "gate derivatives miss their weight")
+def gru_dh_dhprev_scalar__gate_weights_missing(x, h_prev, p):
+    """dz/dh_prev = z (1 - z): the chain rule stopped at the sigmoid."""
+    z, r, _, h_candidate = step(x, h_prev, p)
+    dz = z * (1.0 - z)
+    dr = r * (1.0 - r)
+    dh_candidate = (1.0 - h_candidate**2) * (dr * p["u_h"] * h_prev + r * p["u_h"])
+    return z + (h_prev - h_candidate) * dz + (1.0 - z) * dh_candidate
+
+
+@mistake("gru_dh_dhprev_scalar", "misses its factor h_prev")
+def gru_dh_dhprev_scalar__r_path_without_h_prev(x, h_prev, p):
+    z, r, _, h_candidate = step(x, h_prev, p)
+    dz = z * (1.0 - z) * p["u_z"]
+    dr = r * (1.0 - r) * p["u_r"]
+    dh_candidate = (1.0 - h_candidate**2) * (dr * p["u_h"] + r * p["u_h"])
+    return z + (h_prev - h_candidate) * dz + (1.0 - z) * dh_candidate
+
+
+@mistake("gru_dh_dhprev_scalar", "misses the reset gate")
+def gru_dh_dhprev_scalar__recurrent_without_reset(x, h_prev, p):
+    z, r, _, h_candidate = step(x, h_prev, p)
+    dz = z * (1.0 - z) * p["u_z"]
+    dr = r * (1.0 - r) * p["u_r"]
+    dh_candidate = (1.0 - h_candidate**2) * (dr * p["u_h"] * h_prev + p["u_h"])
+    return z + (h_prev - h_candidate) * dz + (1.0 - z) * dh_candidate
+
+
+@mistake("gru_dh_dhprev_scalar", "miss their factor (1 - z)")
+def gru_dh_dhprev_scalar__candidate_without_one_minus_z(x, h_prev, p):
+    z, r, _, h_candidate = step(x, h_prev, p)
+    dz = z * (1.0 - z) * p["u_z"]
+    dr = r * (1.0 - r) * p["u_r"]
+    dh_candidate = (1.0 - h_candidate**2) * (dr * p["u_h"] * h_prev + r * p["u_h"])
+    return z + (h_prev - h_candidate) * dz + dh_candidate
+
+
+@mistake("gru_dh_dhprev_scalar", "1 - h^2 instead of 1 - h~^2")
+def gru_dh_dhprev_scalar__tanh_of_new_state(x, h_prev, p):
+    """The RNN's diag(1 - h_t^2) of notebook 01, with h_t the GRU's new state."""
+    z, r, _, h_candidate = step(x, h_prev, p)
+    h = z * h_prev + (1.0 - z) * h_candidate
+    dz = z * (1.0 - z) * p["u_z"]
+    dr = r * (1.0 - r) * p["u_r"]
+    dh_candidate = (1.0 - h**2) * (dr * p["u_h"] * h_prev + r * p["u_h"])
+    return z + (h_prev - h_candidate) * dz + (1.0 - z) * dh_candidate
+
+
+@mistake("gru_dh_dhprev_scalar", "finite difference")
+def gru_dh_dhprev_scalar__finite_difference(x, h_prev, p):
+    """A central difference of the state instead of the derivative written out."""
+    def state(h):
+        z, _, _, h_candidate = step(x, h, p)
+        return z * h + (1.0 - z) * h_candidate
+
+    eps = 1e-6
+    return (state(h_prev + eps) - state(h_prev - eps)) / (2 * eps)
 
 
 @delegates("gru_dh_dhprev_scalar")
