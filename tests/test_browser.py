@@ -287,9 +287,7 @@ def test_an_instructor_grades_a_written_answer_in_the_formgrader(lab, page):
         wait_until(lambda: manual() == (2, COMMENT), "the formgrader to save the grade",
                    state=manual)
         score.scroll_into_view_if_needed()
-        screenshot(page, "5_formgrader_grades_by_hand")
-        shutil.copy(ARTIFACTS / "browser_5_formgrader_grades_by_hand.png",
-                    ROOT / "docs" / "formgrader.png")
+        screenshot(page, "5_formgrader_grades_by_hand")  # docs/formgrader.png is a copy
     except Exception:
         screenshot(page, "failure_formgrader")
         raise

@@ -1,128 +1,21 @@
-"""The hidden checks of 05_overfitting_regularization pass the reference and correct answers
-written differently, fail each known mistake with a message that names it, and fail an
-answer that delegates to the reference."""
-
+"""05_overfitting_regularization: its visible and hidden tests pass the solution, the
+reference and every correct variant, and name each mistake of its wrong answers where the
+student first meets it (tests/exercise_suite.py). Then what is particular to this notebook:
+the oracles agree with PyTorch, the early-stopping scenarios part every mistake from the right
+answer and from each other, and the hidden checks are quiet and leave the global generators
+alone."""
 
 import numpy as np
 import pytest
 import torch
 
 import helpers.hidden.overfitting_regularization as hidden
-import helpers.reference as reference
-import tests.wrong_answers.overfitting_regularization as answers
-from tests.hidden_suite import assert_names_mistake, assert_random_streams_untouched, assert_sealed
+from helpers import reference
+from helpers.hidden import hidden_tests
+from tests.exercise_suite import exercise_suite
+from tests.hidden_suite import assert_random_streams_untouched
 
-CHECKS = {
-    "standardize": hidden.check_standardize,
-    "dropout_forward": hidden.check_dropout_forward,
-    "l1_penalty": hidden.check_l1_penalty,
-    "l2_penalty": hidden.check_l2_penalty,
-    "elastic_net_penalty": hidden.check_elastic_net_penalty,
-    "sgd_step_weight_decay": hidden.check_sgd_step_weight_decay,
-    "EarlyStopping": hidden.check_EarlyStopping,
-    "ensemble_predict": hidden.check_ensemble_predict,
-}
-
-CORRECT = [
-    "standardize__np_divide_where",
-    "standardize__manual_formula",
-    "dropout_forward__binomial",
-    "dropout_forward__torch_dropout",
-    "l1_penalty__stacked",
-    "l1_penalty__norm1",
-    "l2_penalty__stacked",
-    "l2_penalty__squared_norms",
-    "elastic_net_penalty__own_terms",
-    "sgd_step_weight_decay__shrink_factor",
-    "EarlyStopping__deepcopy",
-    "ensemble_predict__stacked_mean",
-    "ensemble_predict__running_sum",
-]
-
-# (wrong answer, words its failure message must contain)
-WRONG = [
-    ("standardize__other_stats", "computed from X_other instead of X_train"),
-    ("standardize__both_sets", "computed from both sets together"),
-    ("standardize__own_stats", "each set was standardised with its own statistics"),
-    ("standardize__ddof1", "ddof=1"),
-    pytest.param("standardize__divide_by_zero", "dividing by it gives 0/0",
-                 marks=pytest.mark.filterwarnings("ignore::RuntimeWarning")),
-    ("standardize__not_centred", "not centred"),
-    ("standardize__constant_left_alone", "constant feature was left as it was"),
-    ("standardize__in_place", "modified its argument"),
-    ("dropout_forward__no_rescale", "without the rescaling by 1 / (1 - p)"),
-    ("dropout_forward__keep_p", "p was used as the keep probability"),
-    ("dropout_forward__keep_p_scaled_right", "p was used as the keep probability"),
-    ("dropout_forward__active_in_eval", "dropout is active in evaluation"),
-    ("dropout_forward__vanilla", "non-inverted dropout"),
-    ("dropout_forward__global_rng", "instead of the given rng"),
-    ("dropout_forward__in_place", "modified its argument"),
-    ("dropout_forward__no_p_check", "should raise ValueError"),
-    ("l1_penalty__no_abs", "without abs()"),
-    ("l1_penalty__mean", "the mean of |w|"),
-    ("l1_penalty__python_float", "cannot be differentiated"),
-    ("l1_penalty__detached", "detached from the weights"),
-    ("l1_penalty__numpy", "detached from the weights"),
-    ("l2_penalty__norm", "the norm sqrt(sum w^2) instead of its square"),
-    ("l2_penalty__half", "a factor 1/2"),
-    ("l2_penalty__sum_of_norms", "sum of the per-tensor norms"),
-    ("l2_penalty__python_float", "cannot be differentiated"),
-    ("l2_penalty__data", "detached from the weights"),
-    ("elastic_net_penalty__swapped", "l1 and l2 swapped"),
-    ("elastic_net_penalty__no_l1", "the L1 term is missing"),
-    ("elastic_net_penalty__l2_norm", "the norm instead of its square"),
-    ("elastic_net_penalty__no_check", "should raise ValueError"),
-    ("sgd_step_weight_decay__sign_error", "a sign error"),
-    ("sgd_step_weight_decay__no_lr_on_decay", "not multiplied by the learning rate"),
-    ("sgd_step_weight_decay__decay_after_step", "applied after the step"),
-    ("sgd_step_weight_decay__twice_decay", "the decay is 2 * wd * w"),
-    ("sgd_step_weight_decay__in_place", "modified its argument"),
-    ("EarlyStopping__state_reference", "the model's live weights"),
-    ("EarlyStopping__shallow_copy", "the model's live weights"),
-    ("EarlyStopping__saves_every_call", "saved at every call"),
-    ("EarlyStopping__less_equal", "<= instead of <"),
-    ("EarlyStopping__no_min_delta", "min_delta is ignored"),
-    ("EarlyStopping__patience_early", "one call too early"),
-    ("EarlyStopping__patience_late", "one call too late"),
-    ("EarlyStopping__one_based", "counts from 1"),
-    ("EarlyStopping__no_check", "should raise ValueError"),
-    ("ensemble_predict__mean_logits", "the logits were averaged, then passed through softmax"),
-    ("ensemble_predict__votes", "argmax votes"),
-    ("ensemble_predict__no_eval", "model.eval() was not called"),
-    ("ensemble_predict__with_grad", "computed with gradients on"),
-    ("ensemble_predict__softmax_dim0", "softmax over the wrong dimension"),
-    ("ensemble_predict__log_probs", "log-probabilities were averaged"),
-    ("ensemble_predict__last_model", "only the last model"),
-]
-
-
-def graded_name(answer):
-    return answer.split("__")[0]
-
-
-def test_every_graded_name_has_a_check_and_mistakes():
-    wrong = {graded_name(getattr(row, "values", row)[0]) for row in WRONG}
-    assert set(CHECKS) == wrong == {graded_name(a) for a in CORRECT}
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_reference_passes(name, seal_lifted):
-    CHECKS[name](getattr(reference, name))
-
-
-@pytest.mark.parametrize("answer", CORRECT)
-def test_correct_variant_passes(answer):
-    CHECKS[graded_name(answer)](getattr(answers, answer))
-
-
-@pytest.mark.parametrize(("answer", "phrase"), WRONG)
-def test_mistake_is_named(answer, phrase):
-    assert_names_mistake(CHECKS[graded_name(answer)], getattr(answers, answer), phrase)
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_delegating_to_the_reference_fails(name):
-    assert_sealed(CHECKS[name], getattr(answers, f"{name}__reference"))
+globals().update(exercise_suite("05_overfitting_regularization"))
 
 
 def test_sgd_oracle_is_torch_and_agrees_with_the_reference():
@@ -138,14 +31,50 @@ def test_dropout_check_accepts_torch_dropout_statistics():
     assert set(np.unique(mask)) <= {0.0, 1 / 0.75}
 
 
-def test_checks_are_silent(capsys, seal_lifted):
-    for name, check in CHECKS.items():
-        check(getattr(reference, name))
+SCENARIOS = [*hidden.STOPPING_SCENARIOS.values(), hidden.MODEL_SCENARIO]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[*hidden.STOPPING_SCENARIOS, "model"])
+def test_the_simulated_stopper_is_the_reference_when_nothing_is_swapped(scenario):
+    """The judge simulates each mistake as the right stopper with one part swapped: with
+    no part swapped it does what the reference does."""
+    run = hidden.reference_run(scenario)
+    stop, epochs = hidden.simulate(scenario["losses"], scenario["patience"],
+                                   scenario.get("min_delta", 0.0))
+    assert (stop, epochs) == (run["stop"], run["best_epoch"].tolist())
+
+
+def test_each_stopping_mistake_is_told_apart_where_it_first_shows():
+    """In the judge's order (each scenario's stop call, then its best_epochs), the first
+    check where a mistake differs from the right answer is one where no other mistake that
+    got that far gives the same outcome: its cause is the only one named there."""
+    def checks(mistake):
+        for scenario in SCENARIOS:
+            stop, epochs = hidden.simulate(scenario["losses"], scenario["patience"],
+                                           scenario.get("min_delta", 0.0), **mistake)
+            yield stop
+            yield tuple(epochs)
+
+    right = list(checks({}))
+    outcomes = {cause: list(checks(mistake)) for cause, mistake in
+                hidden.STOPPING_MISTAKES.items()}
+    for cause, seen in outcomes.items():
+        first = next(i for i, (got, want) in enumerate(zip(seen, right, strict=True))
+                     if got != want)
+        rivals = [other for other, theirs in outcomes.items() if other != cause
+                  and theirs[:first] == right[:first] and theirs[first] == seen[first]]
+        assert not rivals, f"{cause!r} is confused with {rivals} at check {first}"
+
+
+def test_hidden_checks_are_silent(capsys, seal_lifted):
+    for test in hidden_tests("05_overfitting_regularization"):
+        test(getattr(reference, test.exercise))
     captured = capsys.readouterr()
     assert captured.out == captured.err == ""
 
 
-def test_checks_leave_the_global_generators_alone(seal_lifted):
+def test_hidden_checks_leave_the_global_generators_alone(seal_lifted):
     assert_random_streams_untouched(
         lambda: hidden.check_dropout_forward(reference.dropout_forward),
-        lambda: hidden.check_ensemble_predict(reference.ensemble_predict))
+        lambda: hidden.check_ensemble_predict(reference.ensemble_predict),
+        lambda: hidden.check_EarlyStopping(reference.EarlyStopping))

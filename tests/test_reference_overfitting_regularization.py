@@ -64,6 +64,18 @@ class KeepsAReference(reference.EarlyStopping):
         return stop
 
 
+class NeverResetsItsCount(reference.EarlyStopping):
+    """Counts every call without an improvement since the start, not in a row."""
+
+    def step(self, val_loss, model=None):
+        waited = self.steps_without_improvement
+        stop = super().step(val_loss, model)
+        if self.steps_without_improvement == 0:
+            self.steps_without_improvement = waited
+            stop = waited >= self.patience
+        return stop
+
+
 class IgnoresMinDelta(reference.EarlyStopping):
     def __init__(self, patience, min_delta=0.0):
         super().__init__(patience, 0.0)
@@ -279,13 +291,19 @@ def test_early_stopping_respects_min_delta(impl, is_right):
     verdict(is_right, assert_min_delta_counts, impl)
 
 
-def test_early_stopping_counts_calls_without_improvement():
+def assert_counts_calls_in_a_row(stopping_class):
     # losses 3, 2, 2.5, 1, 1.5, 1.2, 1.1: the best is 1 at call 3; the calls after it (1.5,
-    # 1.2, 1.1) are 1, 2, 3 without an improvement, so patience 3 stops at the last one.
-    stopper = reference.EarlyStopping(patience=3)
+    # 1.2, 1.1) are 1, 2, 3 without an improvement, so patience 3 stops at the last one (a
+    # count not reset at call 3 would stop at call 5, its 3rd bad call in all).
+    stopper = stopping_class(patience=3)
     decisions = [stopper.step(loss) for loss in (3, 2, 2.5, 1, 1.5, 1.2, 1.1)]
-    assert decisions == [False] * 6 + [True]
+    assert decisions == [False] * 6 + [True], decisions
     assert (stopper.best_loss, stopper.best_epoch, stopper.best_state) == (1, 3, None)
+
+
+@reference_and_twin(reference.EarlyStopping, NeverResetsItsCount)
+def test_early_stopping_counts_calls_without_improvement_in_a_row(impl, is_right):
+    verdict(is_right, assert_counts_calls_in_a_row, impl)
 
 
 def assert_best_state_is_frozen(stopping_class):
