@@ -11,6 +11,8 @@ cell's visible part and its hidden part. It asserts that
   part when the visible one cannot see it) with a message that names it; the hidden part
   alone names it too;
 - each delegating answer is caught by the seal;
+- run as the grading kernel runs them (records only, no reference answers importable),
+  the hidden parts record what the solution did, and the grader's judge accepts it;
 - every graded name has a hidden test, correct variants, mistakes and a delegate.
 """
 
@@ -18,12 +20,14 @@ import contextlib
 import functools
 import io
 import re
+import sys
 from dataclasses import dataclass
 
 import nbformat
 import pytest
 
-from helpers.hidden import hidden_tests, seal
+from autograde.judge import read_records, verdict
+from helpers.hidden import RECORDS, hidden_tests, seal
 from tests.variants import variants
 from tools.course import notebook_path, topic
 
@@ -161,6 +165,19 @@ def exercise_suite(assignment):
                                 {variant.exercise: variant.answer}, only=("hidden",))
         assert outcome.part == "hidden" and variant.names in outcome.message, str(outcome)
 
+    def test_the_grading_kernel_records_and_the_grader_judges(tmp_path, monkeypatch):
+        path = tmp_path / "records.jsonl"
+        with monkeypatch.context() as kernel:
+            kernel.setenv(RECORDS, str(path))
+            for name in [n for n in sys.modules if n.startswith("helpers.reference")]:
+                kernel.setitem(sys.modules, name, None)  # import helpers.reference fails
+            for test in tests:
+                namespace = namespace_before(assignment, test.cell)
+                _run(parts(test_cell(assignment, test.cell).source)[1], namespace, test.cell)
+        records = read_records(path)
+        for test in tests:
+            assert verdict(test, records.get(test.cell, [])) is None, test.cell
+
     @pytest.mark.parametrize("variant", of_kind("delegates"))
     def test_a_delegation_is_caught_by_the_seal(variant):
         outcome = first_failure(assignment, cells[variant.exercise],
@@ -173,4 +190,5 @@ def exercise_suite(assignment):
         test_visible_tests_give_no_fixed_hint, test_the_solution_passes_every_test_cell,
         test_the_reference_passes_every_test_cell, test_a_correct_answer_passes_every_test_cell,
         test_a_mistake_is_named_where_it_is_first_met, test_a_mistake_is_named_by_the_hidden_test,
-        test_a_delegation_is_caught_by_the_seal)}
+        test_a_delegation_is_caught_by_the_seal,
+        test_the_grading_kernel_records_and_the_grader_judges)}
