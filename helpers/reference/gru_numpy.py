@@ -10,9 +10,8 @@ Shapes: x (B, D), h (B, H), W_* (H, D), U_* (H, H), b_* (H,).
 
 import numpy as np
 
+from helpers.gru_layout import GRU_KEYS
 from helpers.reference.vanishing_exploding_gradients import sigmoid
-
-GRU_KEYS = ("W_z", "U_z", "b_z", "W_r", "U_r", "b_r", "W_h", "U_h", "b_h")
 
 
 def init_gru_params(input_size, hidden_size, rng):
