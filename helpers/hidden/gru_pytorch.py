@@ -93,18 +93,19 @@ def build(cls, *args):
     seen = call(cls, *args, forbid=FORBID)
     module = seen.result
     if seen.ok:
-        seen.result = layout(module)
+        described = call(layout, module, forbid=FORBID, watch=False)  # its code runs too
+        seen.result, seen.raised = described.result, described.raised
     return seen, module
 
 
-def expected_layout(prefix=""):
-    return {prefix + key: list(shape) for key, shape in SHAPES.items()}
+def expected_layout(shapes=SHAPES, prefix=""):
+    return {prefix + key: list(shape) for key, shape in shapes.items()}
 
 
-def fits(seen, prefix=""):
-    """The module was built and holds exactly the GRU's parameters: the probe goes on."""
+def fits(seen, shapes=SHAPES, prefix=""):
+    """The module was built and holds exactly these parameters: the probe goes on."""
     return (seen.ok and not seen.forbidden and seen.result.get("module")
-            and seen.result.get("parameters") == expected_layout(prefix))
+            and seen.result.get("parameters") == expected_layout(shapes, prefix))
 
 
 def load_params(module, params, prefix=""):
@@ -125,7 +126,7 @@ def check_layout(name, seen, prefix=""):
     if prefix and not found["cell"]:
         fail(name, "it has no module self.cell: store a GRUCell as self.cell in __init__ and "
                    "loop it over time in forward.")
-    expected, got = expected_layout(prefix), found["parameters"]
+    expected, got = expected_layout(prefix=prefix), found["parameters"]
     owner = "self.cell" if prefix else "it"
     if set(got) != set(expected):
         plain = [key for key in found["plain"] if key not in got]
@@ -230,10 +231,9 @@ def probe_GRUCell(GRUCell):
     record = {"built": built}
     if not fits(built):
         return record
-    with own_random_streams():
-        torch.manual_seed(0)
-        record["init"], big = build(GRUCell, *INIT_SIZES)
-    if not fits_sizes(record["init"], *INIT_SIZES):
+    torch.manual_seed(0)  # the decorator restores the student's random streams afterwards
+    record["init"], big = build(GRUCell, *INIT_SIZES)
+    if not fits(record["init"], gru_shapes(*INIT_SIZES)):
         return record
     record["init values"] = {name: p.detach().double().clone()
                              for name, p in big.named_parameters()}
@@ -245,11 +245,6 @@ def probe_GRUCell(GRUCell):
         record[case] = run_cell(cell, *cell_inputs(fixed["seed"]),
                                 with_gradients=case == GRADIENT_CASE)
     return record
-
-
-def fits_sizes(seen, input_size, hidden_size):
-    expected = {key: list(shape) for key, shape in gru_shapes(input_size, hidden_size).items()}
-    return seen.ok and not seen.forbidden and seen.result.get("parameters") == expected
 
 
 def reference_cell(params):
@@ -306,7 +301,7 @@ def judge_GRUCell(seen):
     name = "GRUCell"
     check_layout(name, seen["built"])
     found = seen["init"].value(f"{name}{INIT_SIZES}")
-    if not fits_sizes(seen["init"], *INIT_SIZES):
+    if not fits(seen["init"], gru_shapes(*INIT_SIZES)):
         fail(name, f"{name}{INIT_SIZES} has the parameters {found.get('parameters')}"[:600],
              "Take each shape from input_size and hidden_size: W_* (H, D), U_* (H, H), "
              "b_* (H,).")
@@ -387,7 +382,7 @@ def gru_inputs():
 def probe_GRU(GRU):
     built, gru = build(GRU, D, H)
     record = {"built": built}
-    if not fits(built, "cell."):
+    if not fits(built, prefix="cell."):
         return record
     record["loaded"] = call(load_params, gru, random_params(5), "cell.", forbid=FORBID,
                             watch=False)
@@ -532,8 +527,8 @@ BIASES_TWICE = "the biases are given twice (in bias_ih_l0 and in bias_hh_l0)"
 
 
 def check_blocks(name, state_dict, params, hidden_size):
-    """Block by block, each of nn.GRU's tensors holds what the course's equations need, with
-    what each usual mistake puts there. Shared in spirit with the visible test."""
+    """Block by block, each of nn.GRU's tensors holds what the course's equations need;
+    the causes are what each usual mistake puts there."""
     params = {key: torch.as_tensor(value) for key, value in params.items()}
     H_ = hidden_size
 
