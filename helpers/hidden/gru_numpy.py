@@ -27,13 +27,11 @@ from helpers.checks import (
     fail,
     matching_causes,
 )
+from helpers.gru_layout import GRU_KEYS, TORCH_GATE_ORDER, stack_gates
 from helpers.hidden import hidden_test
 from helpers.hidden import reference as ref
 from helpers.hidden.observe import call
 
-# The parameter names of EXERCISES.md, defined once for the course's code: the reference
-# imports them from here, because the probes run in a kernel that has no reference.
-GRU_KEYS = ("W_z", "U_z", "b_z", "W_r", "U_r", "b_r", "W_h", "U_h", "b_h")
 # The order in which parameter gradients are checked: the backward pass meets the update
 # gate first, then the candidate, then the reset gate (whose gradient comes through it).
 PATH_ORDER = ("W_z", "U_z", "b_z", "W_h", "U_h", "b_h", "W_r", "U_r", "b_r")
@@ -157,8 +155,7 @@ def torch_gru(X, h0, params, dH_all):
     layers = (("weight_ih_l0", "W"), ("weight_hh_l0", "U"), ("bias_ih_l0", "b"))
     with torch.no_grad():
         for name, prefix in layers:
-            getattr(gru, name).copy_(torch.from_numpy(np.concatenate(
-                [params[f"{prefix}_{gate}"] for gate in "rzh"])))
+            getattr(gru, name).copy_(stack_gates(params, prefix))
         gru.bias_hh_l0.zero_()
     X_t = torch.tensor(X, requires_grad=True)
     h0_t = torch.tensor(h0, requires_grad=True)
@@ -166,7 +163,8 @@ def torch_gru(X, h0, params, dH_all):
     states.backward(torch.from_numpy(dH_all))
     grads = {}
     for name, prefix in layers:
-        for gate, chunk in zip("rzh", getattr(gru, name).grad.chunk(3), strict=True):
+        for gate, chunk in zip(TORCH_GATE_ORDER, getattr(gru, name).grad.chunk(3),
+                               strict=True):
             grads[f"{prefix}_{gate}"] = chunk.numpy().copy()
     return states.detach().numpy(), X_t.grad.numpy(), h0_t.grad.numpy(), grads
 

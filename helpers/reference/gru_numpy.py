@@ -10,9 +10,7 @@ Shapes: x (B, D), h (B, H), W_* (H, D), U_* (H, H), b_* (H,).
 
 import numpy as np
 
-# The parameter names live beside the hidden tests, whose probes need them where the
-# reference is absent (the grading kernel).
-from helpers.hidden.gru_numpy import GRU_KEYS
+from helpers.gru_layout import GRU_KEYS
 from helpers.reference.vanishing_exploding_gradients import sigmoid
 
 

@@ -5,26 +5,23 @@ import math
 import torch
 from torch import nn
 
-GATE_ORDER = ("r", "z", "h")  # PyTorch stacks its gates as (r, z, n)
+from helpers.gru_layout import gru_shapes, stack_gates
 
 
 class GRUCell(nn.Module):
     def __init__(self, input_size, hidden_size):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
-        H, D = hidden_size, input_size
-        shapes = {"W": (H, D), "U": (H, H), "b": (H,)}
         bound = 1.0 / math.sqrt(hidden_size)
-        for gate in ("z", "r", "h"):
-            for kind in ("W", "U", "b"):
-                weight = torch.empty(shapes[kind]).uniform_(-bound, bound)
-                self.register_parameter(f"{kind}_{gate}", nn.Parameter(weight))
+        for key, shape in gru_shapes(input_size, hidden_size).items():
+            self.register_parameter(key, nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
 
     def forward(self, x, h_prev):
         z = torch.sigmoid(x @ self.W_z.T + h_prev @ self.U_z.T + self.b_z)
         r = torch.sigmoid(x @ self.W_r.T + h_prev @ self.U_r.T + self.b_r)
         h_candidate = torch.tanh(x @ self.W_h.T + r * (h_prev @ self.U_h.T) + self.b_h)
         return z * h_prev + (1 - z) * h_candidate
+
 
 
 class GRU(nn.Module):
@@ -48,13 +45,10 @@ def gru_params_to_torch(params):
     PyTorch's second bias b_hn sits inside the reset product, r * (h U_h^T + b_hn);
     the course's GRU has none there, so it is zero and b_h becomes b_in.
     """
-    def stack(kind):
-        return torch.cat([torch.as_tensor(params[f"{kind}_{gate}"]) for gate in GATE_ORDER])
-
-    bias_ih = stack("b")
+    bias_ih = stack_gates(params, "b")
     return {
-        "weight_ih_l0": stack("W"),
-        "weight_hh_l0": stack("U"),
+        "weight_ih_l0": stack_gates(params, "W"),
+        "weight_hh_l0": stack_gates(params, "U"),
         "bias_ih_l0": bias_ih,
         "bias_hh_l0": torch.zeros_like(bias_ih),
     }

@@ -1,7 +1,6 @@
 """Answers students give to 04_gru_pytorch: mistakes, each a complete class or function,
-and correct answers written differently from the reference.
-
-Names read ``<graded name>__<what is different>``.
+and correct answers written differently from the reference, each declared with what it is
+(``tests.variants``). Names read ``<graded name>__<what is different>``.
 """
 
 import math
@@ -10,24 +9,28 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpers import reference
+from tests.variants import correct, delegates, mistake
 
 KEYS = ("W_z", "U_z", "b_z", "W_r", "U_r", "b_r", "W_h", "U_h", "b_h")
 
 
-# ---------------------------------------------------------------- GRUCell: correct
+def shapes(input_size, hidden_size):
+    return {key: {"W": (hidden_size, input_size), "U": (hidden_size, hidden_size),
+                  "b": (hidden_size,)}[key[0]] for key in KEYS}
 
 
+# ---------------------------------------------------------------- GRUCell
+
+
+@correct("GRUCell")
 class GRUCell__fused(nn.Module):
-    """Correct: nn.init.uniform_, and the three gates' input and recurrent products at once."""
+    """nn.init.uniform_, and the three gates' input and recurrent products at once."""
 
     def __init__(self, input_size, hidden_size):
         super().__init__()
         self.hidden_size = hidden_size
-        shapes = {"W": (hidden_size, input_size), "U": (hidden_size, hidden_size),
-                  "b": (hidden_size,)}
-        for key in KEYS:
-            setattr(self, key, nn.Parameter(torch.empty(shapes[key[0]])))
+        for key, shape in shapes(input_size, hidden_size).items():
+            setattr(self, key, nn.Parameter(torch.empty(shape)))
         bound = hidden_size ** -0.5
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
@@ -43,58 +46,73 @@ class GRUCell__fused(nn.Module):
         return h_candidate + z * (h_prev - h_candidate)
 
 
-class Cell(nn.Module):
-    """A correct cell written plainly; the mistakes below change one line of it."""
+@correct("GRUCell")
+class GRUCell__plain(nn.Module):
+    """A correct cell written plainly; the mistakes below change one part of it."""
 
     def __init__(self, input_size, hidden_size):
         super().__init__()
         self.hidden_size = hidden_size
-        bound = 1 / math.sqrt(hidden_size)
-        for gate in "zrh":
-            self.register_parameter(f"W_{gate}", nn.Parameter(
-                (torch.rand(hidden_size, input_size) * 2 - 1) * bound))
-            self.register_parameter(f"U_{gate}", nn.Parameter(
-                (torch.rand(hidden_size, hidden_size) * 2 - 1) * bound))
-            self.register_parameter(f"b_{gate}", nn.Parameter(
-                (torch.rand(hidden_size) * 2 - 1) * bound))
+        for key, shape in shapes(input_size, hidden_size).items():
+            self.register_parameter(key, nn.Parameter(self.draw(shape, input_size, hidden_size)))
+
+    def draw(self, shape, input_size, hidden_size):
+        return (torch.rand(shape) * 2 - 1) / math.sqrt(hidden_size)
 
     def gates(self, x, h_prev):
         z = torch.sigmoid(x @ self.W_z.T + h_prev @ self.U_z.T + self.b_z)
         r = torch.sigmoid(x @ self.W_r.T + h_prev @ self.U_r.T + self.b_r)
         return z, r
 
+    def candidate(self, x, h_prev, r):
+        return torch.tanh(x @ self.W_h.T + r * (h_prev @ self.U_h.T) + self.b_h)
+
     def forward(self, x, h_prev):
         z, r = self.gates(x, h_prev)
-        h_candidate = torch.tanh(x @ self.W_h.T + r * (h_prev @ self.U_h.T) + self.b_h)
-        return z * h_prev + (1 - z) * h_candidate
+        return z * h_prev + (1 - z) * self.candidate(x, h_prev, r)
 
 
-GRUCell__plain = Cell
-
-
-# ---------------------------------------------------------------- GRUCell: mistakes
-
-
-class GRUCell__z_swapped(Cell):
+@mistake("GRUCell", "z and 1 - z swapped")
+class GRUCell__z_swapped(GRUCell__plain):
     def forward(self, x, h_prev):
         z, r = self.gates(x, h_prev)
-        h_candidate = torch.tanh(x @ self.W_h.T + r * (h_prev @ self.U_h.T) + self.b_h)
-        return (1 - z) * h_prev + z * h_candidate
+        return (1 - z) * h_prev + z * self.candidate(x, h_prev, r)
 
 
-class GRUCell__reset_before_matrix(Cell):
-    def forward(self, x, h_prev):
-        z, r = self.gates(x, h_prev)
-        h_candidate = torch.tanh(x @ self.W_h.T + (r * h_prev) @ self.U_h.T + self.b_h)
-        return z * h_prev + (1 - z) * h_candidate
+@mistake("GRUCell", "reset gate applied before the recurrent matrix")
+class GRUCell__reset_before_matrix(GRUCell__plain):
+    """Cho's and d2l's form: (r * h_prev) U_h^T."""
+
+    def candidate(self, x, h_prev, r):
+        return torch.tanh(x @ self.W_h.T + (r * h_prev) @ self.U_h.T + self.b_h)
 
 
-class GRUCell__detached_state(Cell):
-    def forward(self, x, h_prev):
-        return super().forward(x, h_prev.detach())
+@mistake("GRUCell", "b_h put inside the reset product")
+class GRUCell__b_h_inside_reset(GRUCell__plain):
+    def candidate(self, x, h_prev, r):
+        return torch.tanh(x @ self.W_h.T + r * (h_prev @ self.U_h.T + self.b_h))
 
 
-class GRUCell__no_biases(Cell):
+@mistake("GRUCell", "candidate is not reset")
+class GRUCell__no_reset(GRUCell__plain):
+    def candidate(self, x, h_prev, r):
+        return torch.tanh(x @ self.W_h.T + h_prev @ self.U_h.T + self.b_h)
+
+
+@mistake("GRUCell", "bias b_h of the candidate is left out")
+class GRUCell__no_candidate_bias(GRUCell__plain):
+    def candidate(self, x, h_prev, r):
+        return torch.tanh(x @ self.W_h.T + r * (h_prev @ self.U_h.T))
+
+
+@mistake("GRUCell", "sigmoid instead of tanh")
+class GRUCell__sigmoid_candidate(GRUCell__plain):
+    def candidate(self, x, h_prev, r):
+        return torch.sigmoid(x @ self.W_h.T + r * (h_prev @ self.U_h.T) + self.b_h)
+
+
+@mistake("GRUCell", "biases b_z, b_r, b_h are left out")
+class GRUCell__no_biases(GRUCell__plain):
     def forward(self, x, h_prev):
         z = torch.sigmoid(x @ self.W_z.T + h_prev @ self.U_z.T)
         r = torch.sigmoid(x @ self.W_r.T + h_prev @ self.U_r.T)
@@ -102,78 +120,107 @@ class GRUCell__no_biases(Cell):
         return z * h_prev + (1 - z) * h_candidate
 
 
-class GRUCell__no_candidate_bias(Cell):
+@mistake("GRUCell", "the new state is the candidate alone")
+class GRUCell__candidate_alone(GRUCell__plain):
     def forward(self, x, h_prev):
-        z, r = self.gates(x, h_prev)
-        h_candidate = torch.tanh(x @ self.W_h.T + r * (h_prev @ self.U_h.T))
-        return z * h_prev + (1 - z) * h_candidate
+        _, r = self.gates(x, h_prev)
+        return self.candidate(x, h_prev, r)
 
 
-class GRUCell__no_reset(Cell):
+@mistake("GRUCell", "no gradient flows back through time")
+class GRUCell__detached_state(GRUCell__plain):
     def forward(self, x, h_prev):
-        z, _ = self.gates(x, h_prev)
-        h_candidate = torch.tanh(x @ self.W_h.T + h_prev @ self.U_h.T + self.b_h)
-        return z * h_prev + (1 - z) * h_candidate
+        return super().forward(x, h_prev.detach())
 
 
-class GRUCell__plain_tensors(Cell):
+@mistake("GRUCell", "wrap each in nn.Parameter")
+class GRUCell__plain_tensors(GRUCell__plain):
     """Weights kept as plain tensors: parameters() is empty."""
 
     def __init__(self, input_size, hidden_size):
         nn.Module.__init__(self)
         self.hidden_size = hidden_size
-        shapes = {"W": (hidden_size, input_size), "U": (hidden_size, hidden_size),
-                  "b": (hidden_size,)}
-        bound = 1 / math.sqrt(hidden_size)
-        for key in KEYS:
-            setattr(self, key, torch.empty(shapes[key[0]]).uniform_(-bound, bound))
+        for key, shape in shapes(input_size, hidden_size).items():
+            setattr(self, key, self.draw(shape, input_size, hidden_size))
 
 
-class GRUCell__other_names(Cell):
+@mistake("GRUCell", "expected nn.Parameters named")
+class GRUCell__other_names(GRUCell__plain):
     def __init__(self, input_size, hidden_size):
         nn.Module.__init__(self)
         self.hidden_size = hidden_size
-        self.weights = nn.ParameterDict({k: nn.Parameter(torch.zeros(1)) for k in KEYS})
+        self.weights = nn.ParameterDict({
+            key: nn.Parameter(self.draw(shape, input_size, hidden_size))
+            for key, shape in shapes(input_size, hidden_size).items()})
 
 
-def cell_with_init(draw):
-    """A correct cell whose parameters are then redrawn by ``draw(p, input_size, H)``."""
-
-    class Drawn(Cell):
-        def __init__(self, input_size, hidden_size):
-            super().__init__(input_size, hidden_size)
-            with torch.no_grad():
-                for p in self.parameters():
-                    p.copy_(draw(p, input_size, hidden_size))
-
-    return Drawn
+@mistake("GRUCell", "beyond the bound 1/sqrt(H)")
+class GRUCell__bound_from_input_size(GRUCell__plain):
+    def draw(self, shape, input_size, hidden_size):
+        return (torch.rand(shape) * 2 - 1) / math.sqrt(input_size)
 
 
-GRUCell__bound_from_input_size = cell_with_init(
-    lambda p, d, h: torch.empty_like(p).uniform_(-d ** -0.5, d ** -0.5))
-GRUCell__bound_1_over_H = cell_with_init(
-    lambda p, d, h: torch.empty_like(p).uniform_(-1 / h, 1 / h))
-GRUCell__normal_init = cell_with_init(lambda p, d, h: torch.randn_like(p) / math.sqrt(h))
-GRUCell__zero_init = cell_with_init(lambda p, d, h: torch.zeros_like(p))
+@mistake("GRUCell", "well inside the bound")
+class GRUCell__bound_1_over_H(GRUCell__plain):
+    def draw(self, shape, input_size, hidden_size):
+        return (torch.rand(shape) * 2 - 1) / hidden_size
 
 
-class GRUCell__torch_cell(Cell):
-    """Delegates to nn.GRUCell."""
+@mistake("GRUCell", "beyond the bound 1/sqrt(H)")
+class GRUCell__normal_init(GRUCell__plain):
+    def draw(self, shape, input_size, hidden_size):
+        return torch.randn(shape) / math.sqrt(hidden_size)
 
+
+@mistake("GRUCell", "holds one value everywhere")
+class GRUCell__zero_init(GRUCell__plain):
+    def draw(self, shape, input_size, hidden_size):
+        return torch.zeros(shape)
+
+
+@mistake("GRUCell", "b_z holds one value everywhere")
+class GRUCell__zero_biases(GRUCell__plain):
+    """Uniform weights, but the biases start at zero (as many libraries do)."""
+
+    def draw(self, shape, input_size, hidden_size):
+        if len(shape) == 1:
+            return torch.zeros(shape)
+        return super().draw(shape, input_size, hidden_size)
+
+
+@mistake("GRUCell", "only non-negative values")
+class GRUCell__positive_init(GRUCell__plain):
+    """torch.rand(...) * bound: uniform(0, b) instead of uniform(-b, b)."""
+
+    def draw(self, shape, input_size, hidden_size):
+        return torch.rand(shape) / math.sqrt(hidden_size)
+
+
+@delegates("GRUCell", calls="torch.nn.GRUCell")
+class GRUCell__torch_cell(GRUCell__plain):
     def forward(self, x, h_prev):
         torch_cell = nn.GRUCell(x.shape[1], self.hidden_size).to(x.dtype)
         return torch_cell(x, h_prev)
 
 
-class GRUCell__reference(reference.GRUCell):
-    """Delegates to helpers.reference."""
+@delegates("GRUCell")
+class GRUCell__reference(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        from helpers.reference import GRUCell
+
+        self.inner = GRUCell(input_size, hidden_size)
+
+    def forward(self, x, h_prev):
+        return self.inner(x, h_prev)
 
 
-# ---------------------------------------------------------------- GRU: correct
+# ---------------------------------------------------------------- GRU
 
 
+@correct("GRU")
 class GRU__preallocated(nn.Module):
-    """Correct: a time-major loop writing into a preallocated output tensor."""
+    """A time-major loop writing into a preallocated output tensor."""
 
     def __init__(self, input_size, hidden_size):
         super().__init__()
@@ -189,12 +236,13 @@ class GRU__preallocated(nn.Module):
         return outputs, outputs[:, -1]
 
 
-class Loop(nn.Module):
+@correct("GRU")
+class GRU__plain(nn.Module):
     """A correct GRU written plainly; the mistakes below change one line of it."""
 
     def __init__(self, input_size, hidden_size):
         super().__init__()
-        self.cell = Cell(input_size, hidden_size)
+        self.cell = GRUCell__plain(input_size, hidden_size)
 
     def start(self, X, h0):
         return X.new_zeros(X.shape[0], self.cell.hidden_size) if h0 is None else h0
@@ -208,16 +256,17 @@ class Loop(nn.Module):
         return torch.stack(outputs, dim=1), h
 
 
-# ---------------------------------------------------------------- GRU: mistakes
+@mistake("GRU", "fix GRUCell first")
+class GRU__wrong_cell(GRU__plain):
+    """A right loop over a wrong cell: the message must send the student to GRUCell."""
 
-
-class GRU__wrong_cell(Loop):
     def __init__(self, input_size, hidden_size):
         super().__init__(input_size, hidden_size)
         self.cell = GRUCell__z_swapped(input_size, hidden_size)
 
 
-class GRU__detached_state(Loop):
+@mistake("GRU", "no gradient flows through time")
+class GRU__detached_state(GRU__plain):
     def forward(self, X, h0=None):
         h = self.start(X, h0)
         outputs = []
@@ -227,12 +276,14 @@ class GRU__detached_state(Loop):
         return torch.stack(outputs, dim=1), h
 
 
-class GRU__ignores_h0(Loop):
+@mistake("GRU", "h0 is ignored")
+class GRU__ignores_h0(GRU__plain):
     def forward(self, X, h0=None):
         return super().forward(X, None)
 
 
-class GRU__states_before_step(Loop):
+@mistake("GRU", "states before each step")
+class GRU__states_before_step(GRU__plain):
     def forward(self, X, h0=None):
         h = self.start(X, h0)
         outputs = []
@@ -242,19 +293,20 @@ class GRU__states_before_step(Loop):
         return torch.stack(outputs, dim=1), h
 
 
-class GRU__last_is_first(Loop):
+@mistake("GRU", "h_last is the first state")
+class GRU__last_is_first(GRU__plain):
     def forward(self, X, h0=None):
         outputs, _ = super().forward(X, h0)
         return outputs, outputs[:, 0]
 
 
-class GRU__no_self_cell(Loop):
-    """Computes the steps inline with parameters of its own: self.cell is not used."""
+@mistake("GRU", "store a GRUCell as self.cell")
+class GRU__no_self_cell(GRU__plain):
+    """Steps with a cell stored under another name."""
 
     def __init__(self, input_size, hidden_size):
-        super().__init__(input_size, hidden_size)
-        self.step = self.cell
-        del self.cell
+        nn.Module.__init__(self)
+        self.step = GRUCell__plain(input_size, hidden_size)
         self.hidden_size = hidden_size
 
     def forward(self, X, h0=None):
@@ -266,23 +318,33 @@ class GRU__no_self_cell(Loop):
         return torch.stack(outputs, dim=1), h
 
 
-class GRU__float32_zeros(Loop):
+@mistake("GRU", "in X's dtype")
+class GRU__float32_zeros(GRU__plain):
     def start(self, X, h0):
         return torch.zeros(X.shape[0], self.cell.hidden_size) if h0 is None else h0
 
 
-class GRU__torch_gru(Loop):
-    """Delegates the loop to nn.GRU, with the weights mapped."""
+@delegates("GRU", calls="torch.nn.GRU")
+class GRU__torch_gru(GRU__plain):
+    """The loop delegated to nn.GRU."""
 
     def forward(self, X, h0=None):
         gru = nn.GRU(X.shape[2], self.cell.hidden_size, batch_first=True).to(X.dtype)
-        h = self.start(X, h0)
-        outputs, h_last = gru(X, h[None])
+        outputs, h_last = gru(X, self.start(X, h0)[None])
         return outputs, h_last[0]
 
 
-class GRU__reference(reference.GRU):
-    """Delegates to helpers.reference."""
+@delegates("GRU")
+class GRU__reference(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        from helpers.reference import GRU
+
+        self.inner = GRU(input_size, hidden_size)
+        self.cell = self.inner.cell
+
+    def forward(self, X, h0=None):
+        return self.inner(X, h0)
 
 
 # ---------------------------------------------------------------- gru_params_to_torch
@@ -292,8 +354,9 @@ def stacked(params, kind, order="rzh"):
     return torch.cat([torch.as_tensor(params[f"{kind}_{gate}"]) for gate in order])
 
 
+@correct("gru_params_to_torch")
 def gru_params_to_torch__recurrent_biases(params):
-    """Correct: b_r and b_z go to the recurrent bias (only their sum matters), b_h stays out."""
+    """b_r and b_z in the recurrent bias (only their sum matters), b_h stays out."""
     b = stacked(params, "b")
     H = b.shape[0] // 3
     zeros = torch.zeros(H, dtype=b.dtype)
@@ -302,8 +365,9 @@ def gru_params_to_torch__recurrent_biases(params):
             "bias_hh_l0": torch.cat([b[:2 * H], zeros])}
 
 
+@correct("gru_params_to_torch")
 def gru_params_to_torch__numpy_first(params):
-    """Correct: concatenated in NumPy, converted once."""
+    """Concatenated in NumPy, converted once."""
     def cat(kind):
         return torch.from_numpy(np.concatenate([params[f"{kind}_r"], params[f"{kind}_z"],
                                                 params[f"{kind}_h"]]))
@@ -312,6 +376,7 @@ def gru_params_to_torch__numpy_first(params):
             "bias_hh_l0": torch.zeros_like(cat("b"))}
 
 
+@mistake("gru_params_to_torch", "gate order (z, r, h) instead of PyTorch's (r, z, n)")
 def gru_params_to_torch__order_zrh(params):
     return {"weight_ih_l0": stacked(params, "W", "zrh"),
             "weight_hh_l0": stacked(params, "U", "zrh"),
@@ -319,6 +384,7 @@ def gru_params_to_torch__order_zrh(params):
             "bias_hh_l0": torch.zeros_like(stacked(params, "b"))}
 
 
+@mistake("gru_params_to_torch", "b_h is put in bias_hh_l0")
 def gru_params_to_torch__b_h_in_bias_hh(params):
     b = stacked(params, "b")
     H = b.shape[0] // 3
@@ -327,16 +393,19 @@ def gru_params_to_torch__b_h_in_bias_hh(params):
             "bias_hh_l0": torch.cat([torch.zeros(2 * H, dtype=b.dtype), b[2 * H:]])}
 
 
+@mistake("gru_params_to_torch", "biases are given twice")
 def gru_params_to_torch__biases_twice(params):
     return {"weight_ih_l0": stacked(params, "W"), "weight_hh_l0": stacked(params, "U"),
             "bias_ih_l0": stacked(params, "b"), "bias_hh_l0": stacked(params, "b")}
 
 
+@mistake("gru_params_to_torch", "missing keys ['bias_hh_l0']")
 def gru_params_to_torch__no_bias_hh(params):
     return {"weight_ih_l0": stacked(params, "W"), "weight_hh_l0": stacked(params, "U"),
             "bias_ih_l0": stacked(params, "b")}
 
 
+@mistake("gru_params_to_torch", "dtype torch.float32")
 def gru_params_to_torch__float32(params):
     return {"weight_ih_l0": stacked(params, "W").float(),
             "weight_hh_l0": stacked(params, "U").float(),
@@ -344,27 +413,43 @@ def gru_params_to_torch__float32(params):
             "bias_hh_l0": torch.zeros_like(stacked(params, "b")).float()}
 
 
+@mistake("gru_params_to_torch", "the transpose of")
 def gru_params_to_torch__transposed(params):
     return {"weight_ih_l0": stacked(params, "W").T, "weight_hh_l0": stacked(params, "U").T,
             "bias_ih_l0": stacked(params, "b"),
             "bias_hh_l0": torch.zeros_like(stacked(params, "b"))}
 
 
+@mistake("gru_params_to_torch", "not a torch.Tensor")
 def gru_params_to_torch__arrays(params):
     return {"weight_ih_l0": np.concatenate([params["W_r"], params["W_z"], params["W_h"]]),
             "weight_hh_l0": stacked(params, "U"), "bias_ih_l0": stacked(params, "b"),
             "bias_hh_l0": torch.zeros_like(stacked(params, "b"))}
 
 
+@mistake("gru_params_to_torch", "in place", seen_by="hidden")
+def gru_params_to_torch__converts_in_place(params):
+    """Turns the arrays of the dict it was given into tensors: the caller's dict changes."""
+    for key in list(params):
+        params[key] = torch.as_tensor(params[key])
+    return {"weight_ih_l0": stacked(params, "W"), "weight_hh_l0": stacked(params, "U"),
+            "bias_ih_l0": stacked(params, "b"),
+            "bias_hh_l0": torch.zeros_like(stacked(params, "b"))}
+
+
+@delegates("gru_params_to_torch")
 def gru_params_to_torch__reference(params):
-    return reference.gru_params_to_torch(params)
+    from helpers.reference import gru_params_to_torch
+
+    return gru_params_to_torch(params)
 
 
-# ---------------------------------------------------------------- train_epoch: correct
+# ---------------------------------------------------------------- train_epoch
 
 
+@correct("train_epoch")
 def train_epoch__manual_clip(model, loader, optimizer, loss_fn, max_grad_norm=None):
-    """Correct: clips by hand, zeroes through the model, sums losses as it goes."""
+    """Clips by hand, zeroes through the model, sums the losses as it goes."""
     if max_grad_norm is not None and max_grad_norm < 0:
         raise ValueError("max_grad_norm must be >= 0")
     model.train()
@@ -385,59 +470,152 @@ def train_epoch__manual_clip(model, loader, optimizer, loss_fn, max_grad_norm=No
     return total / count
 
 
-def epoch_with(mistake):
-    """A train_epoch with one mistake (see the names below)."""
-
-    def train_epoch(model, loader, optimizer, loss_fn, max_grad_norm=None):
-        if mistake != "no ValueError" and max_grad_norm is not None and max_grad_norm < 0:
-            raise ValueError("max_grad_norm must be >= 0")
-        if mistake == "eval":
-            model.eval()
-        losses = []
-        for X, y in loader:
-            if mistake not in ("no zero_grad", "zero_grad at the end"):
-                optimizer.zero_grad()
-            loss = loss_fn(model(X), y)
-            if mistake == "step before backward":
-                optimizer.step()
-            loss.backward()
-            if max_grad_norm is not None and mistake == "clip by value":
-                nn.utils.clip_grad_value_(model.parameters(), max_grad_norm)
-            elif max_grad_norm is not None and mistake == "clip per parameter":
-                for p in model.parameters():
-                    nn.utils.clip_grad_norm_(p, max_grad_norm)
-            elif max_grad_norm is not None and mistake not in ("no clip", "clip after step"):
-                nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-            if mistake != "step before backward":
-                optimizer.step()
-            if max_grad_norm is not None and mistake == "clip after step":
-                nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-            if mistake == "zero_grad at the end":
-                optimizer.zero_grad()
-            losses.append(loss if mistake == "tensor" else loss.item())
-        if mistake == "last":
-            return losses[-1]
-        if mistake == "sum":
-            return sum(losses)
-        return sum(losses) / len(losses)
-
-    train_epoch.__name__ = "train_epoch__" + mistake.replace(" ", "_")
-    return train_epoch
+@correct("train_epoch")
+def train_epoch__running_mean(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    """Zeroes to zeros (not None), clips the optimizer's own parameters, keeps a running mean."""
+    if max_grad_norm is not None and max_grad_norm < 0:
+        raise ValueError(f"max_grad_norm={max_grad_norm} is negative")
+    model.train(True)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    mean = 0.0
+    for count, (X, y) in enumerate(loader, start=1):
+        optimizer.zero_grad(set_to_none=False)
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        if max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(params, max_norm=max_grad_norm)
+        optimizer.step()
+        mean += (loss.item() - mean) / count
+    return mean
 
 
-train_epoch__no_zero_grad = epoch_with("no zero_grad")
-train_epoch__zero_grad_at_the_end = epoch_with("zero_grad at the end")
-train_epoch__step_before_backward = epoch_with("step before backward")
-train_epoch__no_clip = epoch_with("no clip")
-train_epoch__clip_after_step = epoch_with("clip after step")
-train_epoch__clip_per_parameter = epoch_with("clip per parameter")
-train_epoch__clip_by_value = epoch_with("clip by value")
-train_epoch__eval_mode = epoch_with("eval")
-train_epoch__returns_last = epoch_with("last")
-train_epoch__returns_sum = epoch_with("sum")
-train_epoch__returns_tensor = epoch_with("tensor")
-train_epoch__no_value_error = epoch_with("no ValueError")
+def epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, mistake):
+    """The reference loop with one named mistake."""
+    if mistake != "no ValueError" and max_grad_norm is not None and max_grad_norm < 0:
+        raise ValueError("max_grad_norm must be >= 0")
+    if mistake == "eval":
+        model.eval()
+    elif mistake != "no model.train()":
+        model.train()
+    if mistake == "own optimizer":
+        optimizer = torch.optim.SGD(model.parameters(), lr=optimizer.param_groups[0]["lr"])
+    clipping = max_grad_norm is not None and not (mistake == "zero is None" and not max_grad_norm)
+    losses = []
+    for X, y in loader:
+        if mistake not in ("no zero_grad", "zero_grad at the end"):
+            optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        if mistake == "step before backward":
+            optimizer.step()
+        loss.backward()
+        if clipping and mistake == "clip by value":
+            nn.utils.clip_grad_value_(model.parameters(), max_grad_norm)
+        elif clipping and mistake == "clip per parameter":
+            for p in model.parameters():
+                nn.utils.clip_grad_norm_(p, max_grad_norm)
+        elif clipping and mistake not in ("no clip", "clip after step"):
+            nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        if mistake == "zeroed before step":
+            optimizer.zero_grad()
+        if mistake != "step before backward":
+            optimizer.step()
+        if clipping and mistake == "clip after step":
+            nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        if mistake == "zero_grad at the end":
+            optimizer.zero_grad()
+        losses.append(loss if mistake == "tensor" else loss.item())
+    if mistake == "last":
+        return losses[-1]
+    if mistake == "sum":
+        return sum(losses)
+    return sum(losses) / len(losses)
 
 
+@mistake("train_epoch", "never zeroed")
+def train_epoch__no_zero_grad(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "no zero_grad")
+
+
+@mistake("train_epoch", "left from before the epoch")
+def train_epoch__zero_grad_at_the_end(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "zero_grad at the end")
+
+
+@mistake("train_epoch", "step() comes before")
+def train_epoch__step_before_backward(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "step before backward")
+
+
+@mistake("train_epoch", "not clipped")
+def train_epoch__no_clip(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "no clip")
+
+
+@mistake("train_epoch", "after optimizer.step()")
+def train_epoch__clip_after_step(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "clip after step")
+
+
+@mistake("train_epoch", "clipped separately")
+def train_epoch__clip_per_parameter(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "clip per parameter")
+
+
+@mistake("train_epoch", "clipped by value")
+def train_epoch__clip_by_value(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "clip by value")
+
+
+@mistake("train_epoch", "zeroed between backward() and step()")
+def train_epoch__zeroed_before_step(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "zeroed before step")
+
+
+@mistake("train_epoch", "eval mode")
+def train_epoch__eval_mode(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "eval")
+
+
+@mistake("train_epoch", "eval mode")
+def train_epoch__no_train_call(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    """Never calls model.train(): right only when the model happens to be in training mode."""
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "no model.train()")
+
+
+@mistake("train_epoch", "never called on the optimizer it was given")
+def train_epoch__own_optimizer(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    """Builds a plain SGD of its own: right only while the given optimizer is plain SGD."""
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "own optimizer")
+
+
+@mistake("train_epoch", "last batch's loss")
+def train_epoch__returns_last(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "last")
+
+
+@mistake("train_epoch", "sum of the batch losses")
+def train_epoch__returns_sum(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "sum")
+
+
+@mistake("train_epoch", "expected a Python float")
+def train_epoch__returns_tensor(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "tensor")
+
+
+@mistake("train_epoch", "negative max_grad_norm")
+def train_epoch__no_value_error(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "no ValueError")
+
+
+@mistake("train_epoch", "treated like None", seen_by="hidden")
+def train_epoch__zero_is_none(model, loader, optimizer, loss_fn, max_grad_norm=None):
+    """`if max_grad_norm:` instead of `is not None`: max_grad_norm=0 does not clip."""
+    return epoch_with(model, loader, optimizer, loss_fn, max_grad_norm, "zero is None")
+
+
+@delegates("train_epoch")
 def train_epoch__reference(model, loader, optimizer, loss_fn, max_grad_norm=None):
-    return reference.train_epoch(model, loader, optimizer, loss_fn, max_grad_norm)
+    from helpers.reference import train_epoch
+
+    return train_epoch(model, loader, optimizer, loss_fn, max_grad_norm)
