@@ -507,14 +507,26 @@ check_make_mlp = hidden_test("make_mlp", "test_make_mlp", probe_make_mlp, judge_
 
 # ---------------------------------------------------------------- per-layer gradient norms
 
+class Gain(nn.Module):
+    """A learned gain per unit, stored as a (1, width) matrix: a 2-D parameter that is no
+    nn.Linear weight."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(1, width))
+
+    def forward(self, x):
+        return x * self.gain
+
+
 def grad_norms_model():
-    """Nested Linear layers with a LayerNorm in between, after one backward pass."""
+    """Nested Linear layers with a LayerNorm and a Gain in between, after one backward pass."""
     with _fresh_random_stream():
         torch.manual_seed(5)
         model = nn.Sequential(
             nn.Linear(3, 6), nn.Tanh(),
             nn.Sequential(nn.Linear(6, 6), nn.LayerNorm(6), nn.Sigmoid()),
-            nn.Linear(6, 2),
+            Gain(6), nn.Linear(6, 2),
         ).double()
         with torch.no_grad():
             for scale, layer in zip([1.0, 3.0, 0.2], linear_layers(model), strict=True):
@@ -552,12 +564,8 @@ def judge_layer_grad_norms(seen):
         return [torch.linalg.vector_norm(t).item() for t in tensors]
 
     if len(got) != len(layers):
-        top_level = [m.weight.grad for m in model.children() if isinstance(m, nn.Linear)]
         fail(name, f"expected one norm per nn.Linear layer ({len(layers)}), got {len(got)}.",
-             "Likely cause: model.children() stops at the first level and misses the Linear "
-             "layer nested inside a block; model.modules() visits every module."
-             if len(got) == len(top_level) and np.allclose(got, norms(top_level)) else
-             "Only nn.Linear weights count: not biases, not a LayerNorm's weight.")
+             _count_cause(got, model, norms))
     expected = ref.layer_grad_norms(model)
     check_close(name, np.array(got, dtype=np.float64), np.array(expected), causes={
         "it reports the bias's gradient instead of the weight's": norms(
@@ -569,6 +577,23 @@ def judge_layer_grad_norms(seen):
         "weight and bias gradients are counted together": norms(
             [torch.cat([m.weight.grad.flatten(), m.bias.grad]) for m in layers]),
     })
+
+
+def _count_cause(got, model, norms):
+    """The likely cause of a wrong number of norms: which parameters the norms are of."""
+    candidates = {
+        "model.children() stops at the first level and misses the Linear layer nested "
+        "inside a block; model.modules() visits every module":
+            [m.weight.grad for m in model.children() if isinstance(m, nn.Linear)],
+        "every parameter named weight counts here, a LayerNorm's included; only nn.Linear "
+        "weights count": [p.grad for n, p in model.named_parameters() if n.endswith("weight")],
+        "every 2-D parameter counts here, a Gain module's (1, 6) included; only nn.Linear "
+        "weights count": [p.grad for p in model.parameters() if p.dim() == 2],
+    }
+    for cause, grads in candidates.items():
+        if len(got) == len(grads) and np.allclose(got, norms(grads)):
+            return f"Likely cause: {cause}."
+    return "Only nn.Linear weights count: not biases, not the parameters of other modules."
 
 
 check_layer_grad_norms = hidden_test("layer_grad_norms", "test_layer_grad_norms",

@@ -519,6 +519,11 @@ def layer_grad_norms__every_weight(model):
     return [p.grad.norm().item() for n, p in model.named_parameters() if n.endswith("weight")]
 
 
+@mistake("layer_grad_norms", "every 2-D parameter", seen_by="hidden")
+def layer_grad_norms__matrices(model):
+    return [p.grad.norm().item() for p in model.parameters() if p.dim() == 2]  # "the weights"
+
+
 @mistake("layer_grad_norms", ".item()")
 def layer_grad_norms__tensors(model):
     return [m.weight.grad.norm() for m in _linears(model)]
