@@ -457,8 +457,9 @@ def _check_structure(name, structure):
         fail(name, f"expected {MLP_DEPTH} nn.Linear layers (one per block), found {found}.",
              "Likely cause: one block is repeated ([block] * depth), so the blocks share "
              "their weights; create a new block for each." if repeated else
-             "Each of the depth blocks is one Linear(width, width) then the activation; "
-             "there is no extra input or output layer.")
+             "Likely cause: an extra layer: each of the depth blocks is one "
+             "Linear(width, width) then the activation, and there is no input or output "
+             "layer." if found > MLP_DEPTH else "")
     for i, (shape, has_bias) in enumerate(structure["linear"]):
         if tuple(shape) != (MLP_WIDTH, MLP_WIDTH) or not has_bias:
             fail(name, f"Linear layer {i} has weight shape {tuple(shape)} and bias "
