@@ -50,7 +50,6 @@ c.Autograde.autograde_preprocessors = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata"]
-c.GuardedExecute.without_reference = False  # until every notebook's probes are converted
 
 # Feedback shows each test's failure message, never the hidden tests' source.
 # Tracebacks quote the hidden lines around a failure: keep only the message.
