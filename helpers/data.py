@@ -6,6 +6,8 @@ Sequences are batch first: X is (N, T, D). Nothing here touches the network.
 import numpy as np
 import torch
 
+PAD, BOS = 0, 1  # token ids of the sequence tasks: padding, and the start of an output
+
 
 def _rng(seed):
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -82,3 +84,29 @@ def train_val_test_split(X, y, fractions=(0.6, 0.2, 0.2), seed=0):
     n_val = int(round(fractions[1] * len(X)))
     parts = np.split(order, [n_train, n_train + n_val])
     return [(X[idx], y[idx]) for idx in parts]
+
+
+def copy_task(n, min_length, max_length, n_symbols=10, reverse=False, seed=0):
+    """Sequences of random symbols to be written back: a task whose alignment is known.
+    Output step t reads input position t (the diagonal), or with ``reverse`` position
+    length - 1 - t (the anti-diagonal).
+
+    Lengths are uniform in [min_length, max_length]; symbols are uniform over the token ids
+    2 .. n_symbols + 1 (0 is PAD, 1 is BOS). Returns int64 tensors X (n, max_length), each
+    row a sequence followed by PAD; lengths (n,); and the targets Y (n, max_length), equal to
+    X, or with ``reverse`` Y[i, t] = X[i, lengths[i] - 1 - t] for t < lengths[i] and PAD after.
+    """
+    if not 1 <= min_length <= max_length:
+        raise ValueError(f"lengths must satisfy 1 <= min_length <= max_length, got "
+                         f"{min_length} and {max_length}")
+    if n_symbols < 1:
+        raise ValueError(f"n_symbols must be at least 1, got {n_symbols}")
+    rng = _rng(seed)
+    lengths = rng.integers(min_length, max_length + 1, size=n)
+    symbols = rng.integers(2, 2 + n_symbols, size=(n, max_length))
+    position = np.arange(max_length)[None, :]
+    inside = position < lengths[:, None]
+    X = np.where(inside, symbols, PAD)
+    read = np.where(inside, lengths[:, None] - 1 - position, position) if reverse else position
+    Y = np.take_along_axis(X, read, axis=1)
+    return torch.tensor(X), torch.tensor(lengths), torch.tensor(Y)

@@ -6,7 +6,15 @@ import pytest
 import torch
 
 from helpers.checks import check_close, check_raises
-from helpers.data import adding_problem, noisy_spirals, teacher_regression, train_val_test_split
+from helpers.data import (
+    BOS,
+    PAD,
+    adding_problem,
+    copy_task,
+    noisy_spirals,
+    teacher_regression,
+    train_val_test_split,
+)
 
 
 def test_adding_problem_shapes_and_dtypes():
@@ -96,3 +104,25 @@ def test_teacher_regression_is_seeded_and_follows_one_direction():
     X64, y64 = X.double().numpy(), y.double().numpy()
     u, *_ = np.linalg.lstsq(X64, np.arctanh(y64) / 2, rcond=None)
     check_close("teacher_regression target", np.tanh(2 * X64 @ u), y64, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_copy_task_writes_each_sequence_back_after_its_padding(reverse):
+    X, lengths, Y = copy_task(300, 2, 9, n_symbols=5, reverse=reverse, seed=4)
+    assert X.shape == Y.shape == (300, 9) and lengths.shape == (300,)
+    assert X.dtype == Y.dtype == lengths.dtype == torch.int64
+    assert set(lengths.tolist()) == set(range(2, 10))
+    for x, length, y in zip(X, lengths, Y, strict=True):
+        sequence = x[:length]
+        assert torch.all((sequence >= 2) & (sequence <= 6)) and BOS not in sequence
+        assert torch.all(x[length:] == PAD) and torch.all(y[length:] == PAD)
+        assert torch.equal(y[:length], sequence.flip(0) if reverse else sequence)
+
+
+def test_copy_task_is_seeded_and_checks_its_arguments():
+    first, again, other = (copy_task(20, 1, 6, seed=s) for s in (3, 3, 4))
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not torch.equal(first[0], other[0])
+    check_raises("copy_task", copy_task, 5, 4, 3, why="min_length > max_length")
+    check_raises("copy_task", copy_task, 5, 0, 3, why="min_length 0")
+    check_raises("copy_task", copy_task, 5, 1, 3, n_symbols=0, why="no symbols")
