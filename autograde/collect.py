@@ -89,6 +89,17 @@ def order(upload, expected):
             upload.path.stat().st_mtime)
 
 
+def _which(upload):
+    """A file as the instructor can find it in the download: its name and when or as
+    which submission it was handed in."""
+    when = submitted_at(upload)
+    if when:
+        return f"{upload.file_id} of {when}"
+    if upload.submission_id:
+        return f"{upload.file_id} of submission {upload.submission_id}"
+    return upload.file_id
+
+
 class Report:
     def __init__(self, assignment):
         self.assignment, self.lines, self.counts = assignment, [], defaultdict(int)
@@ -162,8 +173,8 @@ def _file_student(student, theirs, assignment, top, kept, root, report):
         if older is not latest:
             _keep(older.path, kept / "older" / student / f"{older.submission_id or 'file'}_"
                                                          f"{older.file_id}")
-            report.add("several submissions", f"{student}: {older.file_id} kept aside, "
-                                              f"{latest.file_id} filed (the latest)")
+            report.add("several submissions", f"{student}: {_which(older)} kept aside, "
+                                              f"{_which(latest)} filed (the latest)")
     if latest.file_id != expected:
         report.add("renamed", f"{student}: {latest.file_id} filed as {expected}")
     if latest.late:

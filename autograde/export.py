@@ -18,8 +18,9 @@ Writes into autograde/export/:
 and ``feedback-<assignment>.zip`` per assignment, each student's feedback page named as
 the LMS's bulk feedback upload matches files to people. A grade whose written answers
 still wait for the formgrader is never written as a number in an LMS file: its cell is
-left empty (the LMS keeps what it had) and the run lists it. Manual grades and comments
-given in the formgrader are included.
+left empty (the LMS keeps what it had) and the run lists it, as it lists every submission
+the last ``make grade`` could not grade (from autograde/grades.csv). Manual grades and
+comments given in the formgrader are included.
 """
 
 import argparse
@@ -240,12 +241,27 @@ def export(root, fmt, assignment=None, roster=None, columns=None):
         lines.append(f"{len(waiting)} grade(s) wait for manual grading in the formgrader"
                      + (" (left empty in the LMS file)" if fmt != "csv" else "") + ": "
                      + ", ".join(f"{r.student}/{r.assignment}" for r in waiting))
+    failed = grading_failures(root, assignment)
+    if failed:
+        lines.append(f"{len(failed)} submission(s) could not be graded by the last `make grade` "
+                     "(see autograde/grades.csv; an earlier score, if any, is what is exported): "
+                     + "; ".join(f"{student}/{item}: {reason}" for student, item, reason in failed))
     if fmt != "csv":
         unknown = [p.student for p in people if not p.lms_id and not p.sis_id]
         if unknown:
             lines.append(f"no LMS id for {', '.join(unknown)}: give them an lms_id in the "
                          "roster, or collect their submissions from the LMS's download")
     return paths, lines
+
+
+def grading_failures(root, assignment=None):
+    """(student, assignment, reason) of each submission whose last grading failed."""
+    path = Path(root) / "autograde" / "grades.csv"
+    if not path.exists():
+        return []
+    with path.open() as file:
+        return [(r["student"], r["assignment"], r["reason"]) for r in csv.DictReader(file)
+                if r["status"] == "error" and assignment in (None, r["assignment"])]
 
 
 def parse_columns(values):

@@ -28,7 +28,8 @@ max,Max Mustermann,max@example.edu,104,S-4,B
 def notebooks(course):
     release, solution = samples.load(course, "tiny")
     every = samples.samples(release, solution, "tiny", TINY_MISTAKES)
-    return {kind: nbformat.writes(every[kind]) for kind in ("correct", "mistake_double", "blank")}
+    return {kind: nbformat.writes(every[kind]) for kind in ("correct", "mistake_double", "blank",
+                                                              "kill_grader")}
 
 
 def read_csv(path, dicts=False):
@@ -59,6 +60,7 @@ def canvas_download(tmp_path, course):
         "leeann_LATE_103_9003_tiny.ipynb": nb["blank"],
         "leeann_LATE_103_9003_report.pdf": "%PDF-1.4 not a notebook",
         "nobodyknown_999_9999_tiny.ipynb": nb["correct"],
+        "mustermannmax_104_9004_tiny.ipynb": nb["kill_grader"],
     })
 
 
@@ -67,9 +69,10 @@ def test_canvas_download_collected_graded_and_exported(tmp_path, course):
                              root=course)
     text = report.text()
     submitted = course / "autograde" / "submitted"
-    assert sorted(p.parent.name for p in submitted.glob("*/tiny")) == ["ann", "jane", "john"]
+    assert sorted(p.parent.name for p in submitted.glob("*/tiny")) == ["ann", "jane", "john", "max"]
     assert "renamed: john: tiny-1.ipynb filed as tiny.ipynb" in text
-    assert "several submissions: john: tiny.ipynb kept aside, tiny-1.ipynb filed" in text
+    assert ("several submissions: john: tiny.ipynb of submission 8002 kept aside, "
+            "tiny-1.ipynb of submission 9002 filed") in text
     assert "late: ann" in text
     assert "not a notebook: ann: report.pdf" in text
     assert "unmatched: nobodyknown_999_9999_tiny.ipynb" in text
@@ -85,8 +88,10 @@ def test_canvas_download_collected_graded_and_exported(tmp_path, course):
         gb.find_comment("written_square", "tiny", "tiny", "jane").manual_comment = "Well put."
         gb.db.commit()
 
-    export.export(course, "canvas", roster=tmp_path / "roster.csv",
-                  columns={"tiny": "Tiny (555)"})
+    _, lines = export.export(course, "canvas", roster=tmp_path / "roster.csv",
+                             columns={"tiny": "Tiny (555)"})
+    assert any(line.startswith("1 submission(s) could not be graded") and
+               "max/tiny: the grading process was killed" in line for line in lines), lines
     rows = read_csv(course / "autograde" / "export" / "canvas-grades.csv")
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Tiny (555)"]
     assert rows[1][0] == "Points Possible" and rows[1][5] == "4"
@@ -95,7 +100,7 @@ def test_canvas_download_collected_graded_and_exported(tmp_path, course):
     assert grades["101"] == f"{scores['jane']:g}" == "4"  # 3 autograded + 1 by hand
     assert grades["102"] == ""   # john's written answer waits for the formgrader: no number
     assert grades["103"] == f"{scores['ann']:g}" == "0"  # blank: nothing to grade by hand
-    assert grades["104"] == ""   # max handed nothing in
+    assert grades["104"] == ""   # max's notebook killed its grader: no score
     assert rows[2][:5] == ["Smith, Jane", "101", "S-1", "jane@example.edu", "A"]
 
     with zipfile.ZipFile(course / "autograde" / "export" / "feedback-tiny.zip") as archive:
