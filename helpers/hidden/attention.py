@@ -263,7 +263,10 @@ check_masked_softmax = hidden_test("masked_softmax", "test_masked_softmax", prob
 
 NOT_SCALED = "the scores are not divided by sqrt(d)"
 BY_D = "the scores are divided by d instead of sqrt(d)"
-WRONG_SIZE = "the scores are divided by the square root of the wrong size"
+WRONG_SIZE = ("the scores are divided by the square root of the wrong size: sqrt of {}, not of "
+              "d (the size of the queries and keys)")
+SIZES = {"Tk": "Tk (the number of keys)", "Tq": "Tq (the number of queries)",
+         "dv": "d_v (the size of the values)"}
 SWAPPED = "keys and queries swapped"
 OVER_QUERIES = "the softmax runs over the queries (dim=1), not over the keys (the last axis)"
 NOT_MASKED = "the mask is not used"
@@ -275,18 +278,19 @@ NO_GRADIENT = "no gradient reaches"
 
 def attention_cases():
     """name -> (Q, K, V, mask, what the case is)."""
-    Q, K, V = randn(20, 2, 3, 4), randn(21, 2, 5, 4), randn(22, 2, 5, 3)
+    # B, Tq, d, Tk and dv all differ, so that a square root of the wrong size is named.
+    Q, K, V = randn(20, 2, 3, 4), randn(21, 2, 5, 4), randn(22, 2, 5, 6)
     square = randn(23, 2, 4, 4), randn(24, 2, 4, 4), randn(25, 2, 4, 4)
-    wide = randn(26, 2, 3, 64), randn(27, 2, 6, 64), randn(28, 2, 6, 2)
+    wide = randn(26, 2, 3, 64), randn(27, 2, 6, 64), randn(28, 2, 6, 7)
     return {
-        "general": (Q, K, V, None, "Q (2, 3, 4), K (2, 5, 4), V (2, 5, 3)"),
+        "general": (Q, K, V, None, "Q (2, 3, 4), K (2, 5, 4), V (2, 5, 6)"),
         "square": (*square, None, "Q, K and V all (2, 4, 4)"),
         "padding": (Q, K, V, padding_mask([5, 3], 5)[:, None, :],
-                    "Q (2, 3, 4), K (2, 5, 4), V (2, 5, 3), a padding mask (2, 1, 5)"),
+                    "Q (2, 3, 4), K (2, 5, 4), V (2, 5, 6), a padding mask (2, 1, 5)"),
         "full mask": (Q, K, V, random_mask(29, 2, 3, 5),
-                      "Q (2, 3, 4), K (2, 5, 4), V (2, 5, 3), a mask (2, 3, 5)"),
+                      "Q (2, 3, 4), K (2, 5, 4), V (2, 5, 6), a mask (2, 3, 5)"),
         "wide": (*wide, padding_mask([6, 4], 6)[:, None, :],
-                 "d = 64: Q (2, 3, 64), K (2, 6, 64), V (2, 6, 2), a padding mask"),
+                 "d = 64: Q (2, 3, 64), K (2, 6, 64), V (2, 6, 7), a padding mask"),
     }
 
 
@@ -312,23 +316,24 @@ def probe_scaled_dot_product_attention(scaled_dot_product_attention):
             seen[f"{case}: their masked_softmax"] = call(softmax, scores, mask, forbid=FORBID)
     Q, K, V, mask, _ = attention_cases()["padding"]
     seen["gradient"] = call(context_and_gradients, scaled_dot_product_attention, Q, K, V, mask,
-                            randn(30, 2, 3, 3), forbid=FORBID)
+                            randn(30, 2, 3, 6), forbid=FORBID)
     return seen
 
 
 def attention_mistakes(Q, K, V, mask, their_weights=None, exercise="scaled_dot_product_attention"):
     """What each known mistake of the scaled dot product gives for the weights."""
-    d, Tq, Tk = Q.shape[-1], Q.shape[-2], K.shape[-2]
+    d = Q.shape[-1]
+    sizes = {"Tq": Q.shape[-2], "Tk": K.shape[-2], "dv": V.shape[-1]}
     raw = Q @ K.transpose(-2, -1)
     causes = {NOT_SCALED: ref.masked_softmax(raw, mask),
               BY_D: ref.masked_softmax(raw / d, mask),
-              WRONG_SIZE + " (of Tk, not d)": ref.masked_softmax(raw / math.sqrt(Tk), mask),
-              WRONG_SIZE + " (of Tq, not d)": ref.masked_softmax(raw / math.sqrt(Tq), mask),
+              **{WRONG_SIZE.format(SIZES[key]): ref.masked_softmax(raw / math.sqrt(size), mask)
+                 for key, size in sizes.items()},
               OVER_QUERIES: ref.masked_softmax((raw / math.sqrt(d)).transpose(-2, -1),
                                                None if mask is None else torch.broadcast_to(
                                                    mask, raw.shape).transpose(-2, -1)
                                                ).transpose(-2, -1)}
-    if Tq == Tk:
+    if sizes["Tq"] == sizes["Tk"]:
         causes["the scores are K Q^T: " + SWAPPED] = ref.masked_softmax(
             raw.transpose(-2, -1) / math.sqrt(d), mask)
     if mask is not None:
@@ -375,7 +380,7 @@ def judge_scaled_dot_product_attention(seen):
     _, gradients = seen["gradient"].value(label)
     inputs = [x.clone().requires_grad_() for x in (Q, K, V)]
     expected = torch.autograd.grad((ref.scaled_dot_product_attention(*inputs, mask)[0]
-                                    * randn(30, 2, 3, 3)).sum(), inputs)
+                                    * randn(30, 2, 3, 6)).sum(), inputs)
     if gradients is None:
         fail(label, f"{NO_GRADIENT} Q, K or V: the context does not require grad (detached?).")
     for which, got, want in zip("QKV", gradients, expected, strict=True):

@@ -211,10 +211,25 @@ def scaled_dot_product_attention__by_d(Q, K, V, mask=None):
     return weights @ V, weights
 
 
-@mistake("scaled_dot_product_attention", "square root of the wrong size")
+@mistake("scaled_dot_product_attention", "sqrt of Tk")
 def scaled_dot_product_attention__sqrt_of_keys(Q, K, V, mask=None):
     check_sizes(Q, K, V)
     weights = masked_softmax(Q @ K.transpose(-2, -1) / math.sqrt(K.shape[1]), mask)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "sqrt of Tq")
+def scaled_dot_product_attention__sqrt_of_queries(Q, K, V, mask=None):
+    check_sizes(Q, K, V)
+    weights = masked_softmax(Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-2]), mask)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "sqrt of d_v")
+def scaled_dot_product_attention__sqrt_of_values(Q, K, V, mask=None):
+    """d read from the values: Q.shape[-1] and V.shape[-1] confused."""
+    check_sizes(Q, K, V)
+    weights = masked_softmax(Q @ K.transpose(-2, -1) / math.sqrt(V.shape[-1]), mask)
     return weights @ V, weights
 
 
