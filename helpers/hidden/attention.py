@@ -93,11 +93,20 @@ MASKED_SHIFT_CAUSE = ("the row's largest score is taken over the masked keys too
 MASKED_SHIFT = (f"rows whose allowed scores are far below 0 and masked ones near 0 give NaN: "
                 f"{MASKED_SHIFT_CAUSE}. Take the largest of the allowed scores (after filling "
                 "the masked ones with -inf).")
+MASKED_AFTER_EXP = ("rows whose masked scores lie more than 710 above the allowed ones give NaN: "
+                    "masked after exp: exp(score) overflows to inf before the mask zeroes it, "
+                    "and inf * 0 is NaN. Fill the masked scores with -inf before exp.")
 EMPTY_NAN = ("a row with every key masked gives NaN: filled with -inf, its largest score is -inf "
              "and (-inf) - (-inf) is NaN. Shift such a row by 0 and return zeros.")
 NAN_GRADIENT = ("the gradient is NaN on a row with every key masked, although the weights are "
                 "right: a NaN computed anywhere (even in a branch that torch.where discards) "
                 "can come back in the backward pass. Never compute it.")
+SUM_DETACHED = ("the row's sum is detached (only the shift may be: the sum depends on the "
+                "scores)")
+DISCARDED_OVERFLOW = ("the gradient is NaN on a row where exp of a masked score overflows, "
+                      "although the weights are right: exp(score) is inf in a branch that "
+                      "torch.where discards, and the backward pass multiplies its zero gradient "
+                      "by inf, which is NaN. Fill the masked scores with -inf before exp.")
 DETACHED = ("its result does not require grad: is it detached (.detach(), torch.no_grad(), "
             "NumPy)? Attention must be differentiable.")
 
@@ -116,6 +125,17 @@ def softmax_cases():
     level = torch.tensor([-1e4, -1e4, -900.0, -800.0], dtype=torch.float64)[:, None]
     masked = torch.cat([randn(10, 2, 5, scale=3.0), randn(19, 1, 5) - 900, randn(21, 1, 5)])
     near = torch.where(near_mask, randn(8, 4, 5) + level, masked)
+    # On the first two rows, masked scores 712 to 715 above the row's largest allowed one: exp
+    # of them overflows, while a softmax shifted by every score of the row still has its
+    # allowed weights (tiny, subnormal, but exact to 1e-11). The last row is ordinary.
+    above_mask = random_mask(32, 3, 6)
+    above_mask[:, 0], above_mask[:, -1] = True, False
+    base = randn(33, 3, 6)
+    gap = 712 + 3 * torch.rand(3, 6, generator=torch.Generator().manual_seed(34),
+                               dtype=torch.float64)
+    gap[2] = 0.0
+    above = torch.where(above_mask, base, base.masked_fill(~above_mask, float("-inf")).amax(
+        dim=-1, keepdim=True) + gap)
     empty_mask = random_mask(12, 2, 4, 5)
     empty_mask[0, 1] = False
     empty_mask[1, 3] = False
@@ -131,6 +151,9 @@ def softmax_cases():
         "no mask": (randn(14, 3, 2, 5, scale=3.0), None, "scores (3, 2, 5) and no mask"),
         "large": (large, large_mask,
                   "rows of scores near +1e4, near -1e4 and near 0, in one tensor"),
+        "masked above": (above, above_mask,
+                         "rows whose masked scores lie 712 to 715 above the allowed ones, and an "
+                         "ordinary row"),
         "near -1e4": (near, near_mask,
                       "rows whose allowed scores are far below 0 (-1e4, -900, -800), most "
                       "masked ones near 0"),
@@ -139,11 +162,26 @@ def softmax_cases():
     }
 
 
-def gradient_case():
+def gradient_cases():
+    """name -> (scores, mask, upstream gradient, what the case is)."""
     scores = randn(16, 2, 3, 5, scale=2.0)
     mask = random_mask(17, 2, 3, 5)
     mask[1, 2] = False
-    return scores, mask, randn(18, 2, 3, 5)
+    # Rows: allowed near +1e4 with masked scores 800 above them; allowed near -1e4 with masked
+    # ones near 0; every key masked, scores near 1e4; every key masked, scores near 0.
+    large_mask = random_mask(35, 4, 5)
+    large_mask[:2, 0], large_mask[:2, -1], large_mask[2:] = True, False, False
+    level = torch.tensor([1e4, -1e4, 1e4, 0.0], dtype=torch.float64)[:, None]
+    allowed_scores = level + randn(36, 4, 5)
+    masked_scores = torch.tensor([1e4 + 800, 0.0, 1e4, 0.0], dtype=torch.float64)[:, None]
+    large = torch.where(large_mask, allowed_scores, masked_scores + randn(37, 4, 5))
+    return {
+        "empty row": (scores, mask, randn(18, 2, 3, 5),
+                      "scores (2, 3, 5) with a row whose keys are all masked"),
+        "large": (large, large_mask, randn(38, 4, 5),
+                  "rows of scores near +-1e4, masked scores far above the allowed ones, "
+                  "rows with every key masked"),
+    }
 
 
 def weights_and_gradient(masked_softmax, scores, mask, upstream):
@@ -162,7 +200,9 @@ def probe_masked_softmax(masked_softmax):
     for case, (scores, mask, _) in softmax_cases().items():
         args = (scores,) if mask is None else (scores, mask)
         seen[case] = call(masked_softmax, *args, forbid=FORBID)
-    seen["gradient"] = call(weights_and_gradient, masked_softmax, *gradient_case(), forbid=FORBID)
+    for case, (scores, mask, upstream, _) in gradient_cases().items():
+        seen[f"gradient: {case}"] = call(weights_and_gradient, masked_softmax, scores, mask,
+                                         upstream, forbid=FORBID)
     return seen
 
 
@@ -219,6 +259,8 @@ def nan_message(case, got, scores, mask):
     top = scores.masked_fill(~mask, float("-inf")).amax(dim=-1)
     if case == "large":
         return OVERFLOW if bool(nan_rows[top > 700].any()) else GLOBAL_SHIFT
+    if case == "masked above":
+        return MASKED_AFTER_EXP
     if case == "near -1e4":
         return MASKED_SHIFT
     if case == "empty rows" and bool(torch.all(nan_rows <= ~mask.any(dim=-1))):
@@ -239,20 +281,42 @@ def judge_masked_softmax(seen):
         if leaked.numel() and bool(torch.any(leaked != 0)):
             fail(label, f"a masked weight is {leaked.abs().max().item():.3g}, not exactly 0: fill "
                         "the masked scores with -inf (exp(-inf) = 0), not with a finite number.")
-    scores, mask, upstream = gradient_case()
-    label = f"{name} (its gradient, on scores (2, 3, 5) with a row whose keys are all masked)"
-    result = seen["gradient"].value(label)
+    for case, (scores, mask, upstream, what) in gradient_cases().items():
+        judge_gradient(f"{name} (its gradient, on {what})", seen[f"gradient: {case}"], scores,
+                       mask, upstream)
+
+
+def overflowing_rows(scores, mask):
+    """Rows where exp of a masked score, shifted by the largest allowed one (0 on a row with
+    none), overflows."""
+    top = scores.masked_fill(~mask, float("-inf")).amax(dim=-1, keepdim=True)
+    top = torch.where(torch.isinf(top), torch.zeros_like(top), top)
+    return ((scores - top).masked_fill(mask, float("-inf")) > 709).any(dim=-1)
+
+
+def judge_gradient(label, seen, scores, mask, upstream):
+    result = seen.value(label)
     if not (isinstance(result, tuple) and len(result) == 2):
         fail(label, "the hidden test could not run a backward pass through your function.")
     weights, gradient = result
     as_float64(label, weights, scores.shape)
     if gradient is None:
         fail(label, DETACHED)
-    if torch.isnan(gradient).any():
+    nan_rows = torch.isnan(gradient).any(dim=-1)
+    empty = ~mask.any(dim=-1)
+    if bool(nan_rows[~empty & overflowing_rows(scores, mask)].any()):
+        fail(label, DISCARDED_OVERFLOW)
+    if bool(nan_rows[empty].any()):
         fail(label, NAN_GRADIENT)
+    if bool(nan_rows.any()):
+        fail(label, "the gradient is NaN, although the weights are right: a NaN or inf "
+                    "computed anywhere (even in a branch that torch.where discards) can come "
+                    "back in the backward pass. Never compute it.")
     scores = scores.clone().requires_grad_()
-    (expected,) = torch.autograd.grad((ref.masked_softmax(scores, mask) * upstream).sum(), scores)
-    check_close(label, gradient, expected)
+    weights = ref.masked_softmax(scores, mask)
+    (expected,) = torch.autograd.grad((weights * upstream).sum(), scores)
+    check_close(label, gradient, expected, causes=distinct(expected, {
+        SUM_DETACHED: weights.detach() * upstream}))  # no d(sum) term: w * upstream
 
 
 check_masked_softmax = hidden_test("masked_softmax", "test_masked_softmax", probe_masked_softmax,

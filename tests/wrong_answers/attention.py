@@ -132,6 +132,51 @@ def masked_softmax__where_after_nan(scores, mask=None):
     return torch.where(mask.any(dim=-1, keepdim=True), weights, 0.0)
 
 
+@correct("masked_softmax")
+def masked_softmax__where_fill(scores, mask=None):
+    """torch.where(mask, scores, -inf) then torch.softmax, and the empty rows' NaN replaced by
+    0: right, gradient too, since the backward of torch.where gives the discarded -inf branch
+    a zero gradient and nothing below it overflowed."""
+    mask = full(mask, scores)
+    weights = torch.softmax(torch.where(mask, scores, NEG_INF), dim=-1)
+    return torch.where(mask.any(dim=-1, keepdim=True), weights, 0.0)
+
+
+@mistake("masked_softmax", "masked after exp")
+def masked_softmax__mask_after_exp(scores, mask=None):
+    """The right shift (the largest allowed score), but the mask multiplies exp(...) after:
+    exp of a masked score far above the allowed ones is inf, and inf * 0 is NaN."""
+    mask = full(mask, scores)
+    top = scores.masked_fill(~mask, NEG_INF).amax(dim=-1, keepdim=True).detach()
+    weights = torch.exp(scores - torch.where(torch.isinf(top), 0.0, top)) * mask
+    total = weights.sum(dim=-1, keepdim=True)
+    return weights / torch.where(total > 0, total, 1.0)
+
+
+@mistake("masked_softmax", "is inf in a branch that torch.where discards")
+def masked_softmax__where_after_exp(scores, mask=None):
+    """The right shift, and torch.where keeps the masked weights out: right forward, but
+    exp of a masked score far above the allowed ones is inf, and the backward pass gives it
+    0 * inf = NaN."""
+    mask = full(mask, scores)
+    top = scores.masked_fill(~mask, NEG_INF).amax(dim=-1, keepdim=True).detach()
+    weights = torch.where(mask, torch.exp(scores - torch.where(torch.isinf(top), 0.0, top)), 0.0)
+    total = weights.sum(dim=-1, keepdim=True)
+    return weights / torch.where(total > 0, total, 1.0)
+
+
+@mistake("masked_softmax", "the row's sum is detached")
+def masked_softmax__detached_sum(scores, mask=None):
+    """The shift may be detached, and so, it is thought, may the sum: right weights, wrong
+    gradient."""
+    mask = full(mask, scores)
+    filled = scores.masked_fill(~mask, NEG_INF)
+    top = filled.amax(dim=-1, keepdim=True).detach()
+    weights = torch.exp(filled - torch.where(torch.isinf(top), 0.0, top))
+    total = weights.sum(dim=-1, keepdim=True).detach()
+    return weights / torch.where(total > 0, total, 1.0)
+
+
 @mistake("masked_softmax", "does not require grad")
 def masked_softmax__detached(scores, mask=None):
     return masked_softmax(scores.detach(), mask)
