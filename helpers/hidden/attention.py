@@ -686,11 +686,41 @@ class KnownAttention(nn.Module):
     def forward(self, query, keys, values, mask=None):
         self.calls.append((query.detach().clone(), keys.detach().clone(),
                            values.detach().clone(), None if mask is None else mask.clone()))
+        problem = attention_call_problem(query, keys, values, mask)
+        if problem:
+            raise ValueError(problem)
         scores = (keys @ query[:, :, None])[:, :, 0]
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=-1)
         return (weights[:, None, :] @ values)[:, 0], weights
+
+
+def shape(x):
+    return tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+
+
+def attention_call_problem(query, keys, values, mask):
+    """What is wrong with the arguments a decoder gave its attention, or None: the known
+    attention names it instead of failing somewhere inside itself."""
+    called = (f"self.attention was called with query {shape(query)}, keys {shape(keys)}, "
+              f"values {shape(values)}, mask {None if mask is None else shape(mask)}")
+    if not all(isinstance(x, torch.Tensor) for x in (query, keys, values)):
+        return f"{called}: query, keys and values must be tensors."
+    if query.dim() == 3 and keys.dim() == 2:
+        return (f"{called}: the query and the keys are swapped. The query is h_prev (B, H), the "
+                "keys and values are enc_outputs (B, Tk, H): attention(h_prev, enc_outputs, "
+                "enc_outputs, mask).")
+    if query.dim() != 2 or keys.dim() != 3 or keys.shape != values.shape or (
+            query.shape[0], query.shape[-1]) != (keys.shape[0], keys.shape[-1]):
+        return (f"{called}: it takes the query h_prev (B, H) and the keys and values "
+                "enc_outputs (B, Tk, H).")
+    if mask is not None and (not isinstance(mask, torch.Tensor)
+                             or tuple(mask.shape) != tuple(keys.shape[:2])):
+        return (f"{called}: AdditiveAttention takes the padding mask as (B, Tk) = "
+                f"{tuple(keys.shape[:2])}, as the decoder is given it (mask[:, None, :] is the "
+                "scaled dot product's form).")
+    return None
 
 
 @contextlib.contextmanager
@@ -863,6 +893,9 @@ def judge_AttentionDecoder(seen):
     reference = expected_decoder()
     for case, (B, Tk, _, what) in DECODER_CASES.items():
         label = f"{name} on {what}"
+        calls = seen[f"{case}: calls"]
+        if calls and attention_call_problem(*calls[0]):  # what the known attention raised
+            fail(label, attention_call_problem(*calls[0]))
         result = seen[case].value(label)
         out, gradients = result if isinstance(result, tuple) and len(result) == 2 else (
             result, None)

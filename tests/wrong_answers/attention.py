@@ -597,6 +597,23 @@ class AttentionDecoder__output_from_h_prev(Decoder):
         return self.out(torch.cat([h_prev, context], dim=-1)), h, weights
 
 
+@mistake("AttentionDecoder", "the query and the keys are swapped")
+class AttentionDecoder__query_keys_swapped(Decoder):
+    def forward(self, y_prev, h_prev, enc_outputs, mask=None):
+        context, weights = self.attention(enc_outputs, h_prev, enc_outputs, mask)
+        h = self.cell(torch.cat([self.embedding(y_prev), context], dim=-1), h_prev)
+        return self.out(torch.cat([h, context], dim=-1)), h, weights
+
+
+@mistake("AttentionDecoder", "takes the padding mask as (B, Tk)")
+class AttentionDecoder__mask_3d(Decoder):
+    """The scaled dot product's mask[:, None, :] given to the additive attention."""
+
+    def forward(self, y_prev, h_prev, enc_outputs, mask=None):
+        return super().forward(y_prev, h_prev, enc_outputs,
+                               None if mask is None else mask[:, None, :])
+
+
 @mistake("AttentionDecoder", "mask is not passed")
 class AttentionDecoder__mask_dropped(Decoder):
     def forward(self, y_prev, h_prev, enc_outputs, mask=None):
