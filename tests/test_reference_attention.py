@@ -113,6 +113,34 @@ def test_masked_softmax_gradient_matches_finite_differences():
     assert torch.autograd.gradcheck(lambda s: reference.masked_softmax(s, mask), (scores,))
 
 
+def softmax_where_after_exp(scores, mask):
+    """Right forward, NaN gradient where exp of a masked score overflows: the wrong twin."""
+    top = scores.masked_fill(~mask, float("-inf")).amax(dim=-1, keepdim=True).detach()
+    top = torch.where(torch.isinf(top), 0.0, top)
+    weights = torch.where(mask, torch.exp(scores - top), 0.0)
+    total = weights.sum(dim=-1, keepdim=True)
+    return weights / torch.where(total > 0, total, 1.0)
+
+
+def assert_gradient_matches_allowed_softmax(softmax):
+    """On the hidden tests' gradient cases (scores near +-1e4, masked scores far above the
+    allowed ones, empty rows), the gradient is torch.softmax's over the allowed keys alone."""
+    from helpers.hidden.attention import gradient_cases
+
+    for scores, mask, upstream, what in gradient_cases().values():
+        got = scores.clone().requires_grad_()
+        (gradient,) = torch.autograd.grad((softmax(got, mask) * upstream).sum(), got)
+        oracle = scores.clone().requires_grad_()
+        (expected,) = torch.autograd.grad((softmax_over_allowed(oracle, mask) * upstream).sum(),
+                                          oracle)
+        check_close(f"the gradient of masked_softmax on {what}", gradient, expected)
+
+
+@reference_and_twin(reference.masked_softmax, softmax_where_after_exp)
+def test_masked_softmax_gradient_on_large_and_masked_scores(impl, is_right):
+    verdict(is_right, assert_gradient_matches_allowed_softmax, impl)
+
+
 # ---------------------------------------------------------------- scaled dot product
 
 

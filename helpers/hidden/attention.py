@@ -93,11 +93,20 @@ MASKED_SHIFT_CAUSE = ("the row's largest score is taken over the masked keys too
 MASKED_SHIFT = (f"rows whose allowed scores are far below 0 and masked ones near 0 give NaN: "
                 f"{MASKED_SHIFT_CAUSE}. Take the largest of the allowed scores (after filling "
                 "the masked ones with -inf).")
+MASKED_AFTER_EXP = ("rows whose masked scores lie more than 710 above the allowed ones give NaN: "
+                    "masked after exp: exp(score) overflows to inf before the mask zeroes it, "
+                    "and inf * 0 is NaN. Fill the masked scores with -inf before exp.")
 EMPTY_NAN = ("a row with every key masked gives NaN: filled with -inf, its largest score is -inf "
              "and (-inf) - (-inf) is NaN. Shift such a row by 0 and return zeros.")
 NAN_GRADIENT = ("the gradient is NaN on a row with every key masked, although the weights are "
                 "right: a NaN computed anywhere (even in a branch that torch.where discards) "
                 "can come back in the backward pass. Never compute it.")
+SUM_DETACHED = ("the row's sum is detached (only the shift may be: the sum depends on the "
+                "scores)")
+DISCARDED_OVERFLOW = ("the gradient is NaN on a row where exp of a masked score overflows, "
+                      "although the weights are right: exp(score) is inf in a branch that "
+                      "torch.where discards, and the backward pass multiplies its zero gradient "
+                      "by inf, which is NaN. Fill the masked scores with -inf before exp.")
 DETACHED = ("its result does not require grad: is it detached (.detach(), torch.no_grad(), "
             "NumPy)? Attention must be differentiable.")
 
@@ -116,6 +125,17 @@ def softmax_cases():
     level = torch.tensor([-1e4, -1e4, -900.0, -800.0], dtype=torch.float64)[:, None]
     masked = torch.cat([randn(10, 2, 5, scale=3.0), randn(19, 1, 5) - 900, randn(21, 1, 5)])
     near = torch.where(near_mask, randn(8, 4, 5) + level, masked)
+    # On the first two rows, masked scores 712 to 715 above the row's largest allowed one: exp
+    # of them overflows, while a softmax shifted by every score of the row still has its
+    # allowed weights (tiny, subnormal, but exact to 1e-11). The last row is ordinary.
+    above_mask = random_mask(32, 3, 6)
+    above_mask[:, 0], above_mask[:, -1] = True, False
+    base = randn(33, 3, 6)
+    gap = 712 + 3 * torch.rand(3, 6, generator=torch.Generator().manual_seed(34),
+                               dtype=torch.float64)
+    gap[2] = 0.0
+    above = torch.where(above_mask, base, base.masked_fill(~above_mask, float("-inf")).amax(
+        dim=-1, keepdim=True) + gap)
     empty_mask = random_mask(12, 2, 4, 5)
     empty_mask[0, 1] = False
     empty_mask[1, 3] = False
@@ -131,6 +151,9 @@ def softmax_cases():
         "no mask": (randn(14, 3, 2, 5, scale=3.0), None, "scores (3, 2, 5) and no mask"),
         "large": (large, large_mask,
                   "rows of scores near +1e4, near -1e4 and near 0, in one tensor"),
+        "masked above": (above, above_mask,
+                         "rows whose masked scores lie 712 to 715 above the allowed ones, and an "
+                         "ordinary row"),
         "near -1e4": (near, near_mask,
                       "rows whose allowed scores are far below 0 (-1e4, -900, -800), most "
                       "masked ones near 0"),
@@ -139,11 +162,26 @@ def softmax_cases():
     }
 
 
-def gradient_case():
+def gradient_cases():
+    """name -> (scores, mask, upstream gradient, what the case is)."""
     scores = randn(16, 2, 3, 5, scale=2.0)
     mask = random_mask(17, 2, 3, 5)
     mask[1, 2] = False
-    return scores, mask, randn(18, 2, 3, 5)
+    # Rows: allowed near +1e4 with masked scores 800 above them; allowed near -1e4 with masked
+    # ones near 0; every key masked, scores near 1e4; every key masked, scores near 0.
+    large_mask = random_mask(35, 4, 5)
+    large_mask[:2, 0], large_mask[:2, -1], large_mask[2:] = True, False, False
+    level = torch.tensor([1e4, -1e4, 1e4, 0.0], dtype=torch.float64)[:, None]
+    allowed_scores = level + randn(36, 4, 5)
+    masked_scores = torch.tensor([1e4 + 800, 0.0, 1e4, 0.0], dtype=torch.float64)[:, None]
+    large = torch.where(large_mask, allowed_scores, masked_scores + randn(37, 4, 5))
+    return {
+        "empty row": (scores, mask, randn(18, 2, 3, 5),
+                      "scores (2, 3, 5) with a row whose keys are all masked"),
+        "large": (large, large_mask, randn(38, 4, 5),
+                  "rows of scores near +-1e4, masked scores far above the allowed ones, "
+                  "rows with every key masked"),
+    }
 
 
 def weights_and_gradient(masked_softmax, scores, mask, upstream):
@@ -162,7 +200,9 @@ def probe_masked_softmax(masked_softmax):
     for case, (scores, mask, _) in softmax_cases().items():
         args = (scores,) if mask is None else (scores, mask)
         seen[case] = call(masked_softmax, *args, forbid=FORBID)
-    seen["gradient"] = call(weights_and_gradient, masked_softmax, *gradient_case(), forbid=FORBID)
+    for case, (scores, mask, upstream, _) in gradient_cases().items():
+        seen[f"gradient: {case}"] = call(weights_and_gradient, masked_softmax, scores, mask,
+                                         upstream, forbid=FORBID)
     return seen
 
 
@@ -219,6 +259,8 @@ def nan_message(case, got, scores, mask):
     top = scores.masked_fill(~mask, float("-inf")).amax(dim=-1)
     if case == "large":
         return OVERFLOW if bool(nan_rows[top > 700].any()) else GLOBAL_SHIFT
+    if case == "masked above":
+        return MASKED_AFTER_EXP
     if case == "near -1e4":
         return MASKED_SHIFT
     if case == "empty rows" and bool(torch.all(nan_rows <= ~mask.any(dim=-1))):
@@ -239,20 +281,42 @@ def judge_masked_softmax(seen):
         if leaked.numel() and bool(torch.any(leaked != 0)):
             fail(label, f"a masked weight is {leaked.abs().max().item():.3g}, not exactly 0: fill "
                         "the masked scores with -inf (exp(-inf) = 0), not with a finite number.")
-    scores, mask, upstream = gradient_case()
-    label = f"{name} (its gradient, on scores (2, 3, 5) with a row whose keys are all masked)"
-    result = seen["gradient"].value(label)
+    for case, (scores, mask, upstream, what) in gradient_cases().items():
+        judge_gradient(f"{name} (its gradient, on {what})", seen[f"gradient: {case}"], scores,
+                       mask, upstream)
+
+
+def overflowing_rows(scores, mask):
+    """Rows where exp of a masked score, shifted by the largest allowed one (0 on a row with
+    none), overflows."""
+    top = scores.masked_fill(~mask, float("-inf")).amax(dim=-1, keepdim=True)
+    top = torch.where(torch.isinf(top), torch.zeros_like(top), top)
+    return ((scores - top).masked_fill(mask, float("-inf")) > 709).any(dim=-1)
+
+
+def judge_gradient(label, seen, scores, mask, upstream):
+    result = seen.value(label)
     if not (isinstance(result, tuple) and len(result) == 2):
         fail(label, "the hidden test could not run a backward pass through your function.")
     weights, gradient = result
     as_float64(label, weights, scores.shape)
     if gradient is None:
         fail(label, DETACHED)
-    if torch.isnan(gradient).any():
+    nan_rows = torch.isnan(gradient).any(dim=-1)
+    empty = ~mask.any(dim=-1)
+    if bool(nan_rows[~empty & overflowing_rows(scores, mask)].any()):
+        fail(label, DISCARDED_OVERFLOW)
+    if bool(nan_rows[empty].any()):
         fail(label, NAN_GRADIENT)
+    if bool(nan_rows.any()):
+        fail(label, "the gradient is NaN, although the weights are right: a NaN or inf "
+                    "computed anywhere (even in a branch that torch.where discards) can come "
+                    "back in the backward pass. Never compute it.")
     scores = scores.clone().requires_grad_()
-    (expected,) = torch.autograd.grad((ref.masked_softmax(scores, mask) * upstream).sum(), scores)
-    check_close(label, gradient, expected)
+    weights = ref.masked_softmax(scores, mask)
+    (expected,) = torch.autograd.grad((weights * upstream).sum(), scores)
+    check_close(label, gradient, expected, causes=distinct(expected, {
+        SUM_DETACHED: weights.detach() * upstream}))  # no d(sum) term: w * upstream
 
 
 check_masked_softmax = hidden_test("masked_softmax", "test_masked_softmax", probe_masked_softmax,
@@ -263,7 +327,10 @@ check_masked_softmax = hidden_test("masked_softmax", "test_masked_softmax", prob
 
 NOT_SCALED = "the scores are not divided by sqrt(d)"
 BY_D = "the scores are divided by d instead of sqrt(d)"
-WRONG_SIZE = "the scores are divided by the square root of the wrong size"
+WRONG_SIZE = ("the scores are divided by the square root of the wrong size: sqrt of {}, not of "
+              "d (the size of the queries and keys)")
+SIZES = {"Tk": "Tk (the number of keys)", "Tq": "Tq (the number of queries)",
+         "dv": "d_v (the size of the values)"}
 SWAPPED = "keys and queries swapped"
 OVER_QUERIES = "the softmax runs over the queries (dim=1), not over the keys (the last axis)"
 NOT_MASKED = "the mask is not used"
@@ -275,18 +342,19 @@ NO_GRADIENT = "no gradient reaches"
 
 def attention_cases():
     """name -> (Q, K, V, mask, what the case is)."""
-    Q, K, V = randn(20, 2, 3, 4), randn(21, 2, 5, 4), randn(22, 2, 5, 3)
+    # B, Tq, d, Tk and dv all differ, so that a square root of the wrong size is named.
+    Q, K, V = randn(20, 2, 3, 4), randn(21, 2, 5, 4), randn(22, 2, 5, 6)
     square = randn(23, 2, 4, 4), randn(24, 2, 4, 4), randn(25, 2, 4, 4)
-    wide = randn(26, 2, 3, 64), randn(27, 2, 6, 64), randn(28, 2, 6, 2)
+    wide = randn(26, 2, 3, 64), randn(27, 2, 6, 64), randn(28, 2, 6, 7)
     return {
-        "general": (Q, K, V, None, "Q (2, 3, 4), K (2, 5, 4), V (2, 5, 3)"),
+        "general": (Q, K, V, None, "Q (2, 3, 4), K (2, 5, 4), V (2, 5, 6)"),
         "square": (*square, None, "Q, K and V all (2, 4, 4)"),
         "padding": (Q, K, V, padding_mask([5, 3], 5)[:, None, :],
-                    "Q (2, 3, 4), K (2, 5, 4), V (2, 5, 3), a padding mask (2, 1, 5)"),
+                    "Q (2, 3, 4), K (2, 5, 4), V (2, 5, 6), a padding mask (2, 1, 5)"),
         "full mask": (Q, K, V, random_mask(29, 2, 3, 5),
-                      "Q (2, 3, 4), K (2, 5, 4), V (2, 5, 3), a mask (2, 3, 5)"),
+                      "Q (2, 3, 4), K (2, 5, 4), V (2, 5, 6), a mask (2, 3, 5)"),
         "wide": (*wide, padding_mask([6, 4], 6)[:, None, :],
-                 "d = 64: Q (2, 3, 64), K (2, 6, 64), V (2, 6, 2), a padding mask"),
+                 "d = 64: Q (2, 3, 64), K (2, 6, 64), V (2, 6, 7), a padding mask"),
     }
 
 
@@ -312,23 +380,24 @@ def probe_scaled_dot_product_attention(scaled_dot_product_attention):
             seen[f"{case}: their masked_softmax"] = call(softmax, scores, mask, forbid=FORBID)
     Q, K, V, mask, _ = attention_cases()["padding"]
     seen["gradient"] = call(context_and_gradients, scaled_dot_product_attention, Q, K, V, mask,
-                            randn(30, 2, 3, 3), forbid=FORBID)
+                            randn(30, 2, 3, 6), forbid=FORBID)
     return seen
 
 
 def attention_mistakes(Q, K, V, mask, their_weights=None, exercise="scaled_dot_product_attention"):
     """What each known mistake of the scaled dot product gives for the weights."""
-    d, Tq, Tk = Q.shape[-1], Q.shape[-2], K.shape[-2]
+    d = Q.shape[-1]
+    sizes = {"Tq": Q.shape[-2], "Tk": K.shape[-2], "dv": V.shape[-1]}
     raw = Q @ K.transpose(-2, -1)
     causes = {NOT_SCALED: ref.masked_softmax(raw, mask),
               BY_D: ref.masked_softmax(raw / d, mask),
-              WRONG_SIZE + " (of Tk, not d)": ref.masked_softmax(raw / math.sqrt(Tk), mask),
-              WRONG_SIZE + " (of Tq, not d)": ref.masked_softmax(raw / math.sqrt(Tq), mask),
+              **{WRONG_SIZE.format(SIZES[key]): ref.masked_softmax(raw / math.sqrt(size), mask)
+                 for key, size in sizes.items()},
               OVER_QUERIES: ref.masked_softmax((raw / math.sqrt(d)).transpose(-2, -1),
                                                None if mask is None else torch.broadcast_to(
                                                    mask, raw.shape).transpose(-2, -1)
                                                ).transpose(-2, -1)}
-    if Tq == Tk:
+    if sizes["Tq"] == sizes["Tk"]:
         causes["the scores are K Q^T: " + SWAPPED] = ref.masked_softmax(
             raw.transpose(-2, -1) / math.sqrt(d), mask)
     if mask is not None:
@@ -375,7 +444,7 @@ def judge_scaled_dot_product_attention(seen):
     _, gradients = seen["gradient"].value(label)
     inputs = [x.clone().requires_grad_() for x in (Q, K, V)]
     expected = torch.autograd.grad((ref.scaled_dot_product_attention(*inputs, mask)[0]
-                                    * randn(30, 2, 3, 3)).sum(), inputs)
+                                    * randn(30, 2, 3, 6)).sum(), inputs)
     if gradients is None:
         fail(label, f"{NO_GRADIENT} Q, K or V: the context does not require grad (detached?).")
     for which, got, want in zip("QKV", gradients, expected, strict=True):
@@ -617,11 +686,41 @@ class KnownAttention(nn.Module):
     def forward(self, query, keys, values, mask=None):
         self.calls.append((query.detach().clone(), keys.detach().clone(),
                            values.detach().clone(), None if mask is None else mask.clone()))
+        problem = attention_call_problem(query, keys, values, mask)
+        if problem:
+            raise ValueError(problem)
         scores = (keys @ query[:, :, None])[:, :, 0]
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=-1)
         return (weights[:, None, :] @ values)[:, 0], weights
+
+
+def shape(x):
+    return tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+
+
+def attention_call_problem(query, keys, values, mask):
+    """What is wrong with the arguments a decoder gave its attention, or None: the known
+    attention names it instead of failing somewhere inside itself."""
+    called = (f"self.attention was called with query {shape(query)}, keys {shape(keys)}, "
+              f"values {shape(values)}, mask {None if mask is None else shape(mask)}")
+    if not all(isinstance(x, torch.Tensor) for x in (query, keys, values)):
+        return f"{called}: query, keys and values must be tensors."
+    if query.dim() == 3 and keys.dim() == 2:
+        return (f"{called}: the query and the keys are swapped. The query is h_prev (B, H), the "
+                "keys and values are enc_outputs (B, Tk, H): attention(h_prev, enc_outputs, "
+                "enc_outputs, mask).")
+    if query.dim() != 2 or keys.dim() != 3 or keys.shape != values.shape or (
+            query.shape[0], query.shape[-1]) != (keys.shape[0], keys.shape[-1]):
+        return (f"{called}: it takes the query h_prev (B, H) and the keys and values "
+                "enc_outputs (B, Tk, H).")
+    if mask is not None and (not isinstance(mask, torch.Tensor)
+                             or tuple(mask.shape) != tuple(keys.shape[:2])):
+        return (f"{called}: AdditiveAttention takes the padding mask as (B, Tk) = "
+                f"{tuple(keys.shape[:2])}, as the decoder is given it (mask[:, None, :] is the "
+                "scaled dot product's form).")
+    return None
 
 
 @contextlib.contextmanager
@@ -794,6 +893,9 @@ def judge_AttentionDecoder(seen):
     reference = expected_decoder()
     for case, (B, Tk, _, what) in DECODER_CASES.items():
         label = f"{name} on {what}"
+        calls = seen[f"{case}: calls"]
+        if calls and attention_call_problem(*calls[0]):  # what the known attention raised
+            fail(label, attention_call_problem(*calls[0]))
         result = seen[case].value(label)
         out, gradients = result if isinstance(result, tuple) and len(result) == 2 else (
             result, None)

@@ -132,6 +132,51 @@ def masked_softmax__where_after_nan(scores, mask=None):
     return torch.where(mask.any(dim=-1, keepdim=True), weights, 0.0)
 
 
+@correct("masked_softmax")
+def masked_softmax__where_fill(scores, mask=None):
+    """torch.where(mask, scores, -inf) then torch.softmax, and the empty rows' NaN replaced by
+    0: right, gradient too, since the backward of torch.where gives the discarded -inf branch
+    a zero gradient and nothing below it overflowed."""
+    mask = full(mask, scores)
+    weights = torch.softmax(torch.where(mask, scores, NEG_INF), dim=-1)
+    return torch.where(mask.any(dim=-1, keepdim=True), weights, 0.0)
+
+
+@mistake("masked_softmax", "masked after exp")
+def masked_softmax__mask_after_exp(scores, mask=None):
+    """The right shift (the largest allowed score), but the mask multiplies exp(...) after:
+    exp of a masked score far above the allowed ones is inf, and inf * 0 is NaN."""
+    mask = full(mask, scores)
+    top = scores.masked_fill(~mask, NEG_INF).amax(dim=-1, keepdim=True).detach()
+    weights = torch.exp(scores - torch.where(torch.isinf(top), 0.0, top)) * mask
+    total = weights.sum(dim=-1, keepdim=True)
+    return weights / torch.where(total > 0, total, 1.0)
+
+
+@mistake("masked_softmax", "is inf in a branch that torch.where discards")
+def masked_softmax__where_after_exp(scores, mask=None):
+    """The right shift, and torch.where keeps the masked weights out: right forward, but
+    exp of a masked score far above the allowed ones is inf, and the backward pass gives it
+    0 * inf = NaN."""
+    mask = full(mask, scores)
+    top = scores.masked_fill(~mask, NEG_INF).amax(dim=-1, keepdim=True).detach()
+    weights = torch.where(mask, torch.exp(scores - torch.where(torch.isinf(top), 0.0, top)), 0.0)
+    total = weights.sum(dim=-1, keepdim=True)
+    return weights / torch.where(total > 0, total, 1.0)
+
+
+@mistake("masked_softmax", "the row's sum is detached")
+def masked_softmax__detached_sum(scores, mask=None):
+    """The shift may be detached, and so, it is thought, may the sum: right weights, wrong
+    gradient."""
+    mask = full(mask, scores)
+    filled = scores.masked_fill(~mask, NEG_INF)
+    top = filled.amax(dim=-1, keepdim=True).detach()
+    weights = torch.exp(filled - torch.where(torch.isinf(top), 0.0, top))
+    total = weights.sum(dim=-1, keepdim=True).detach()
+    return weights / torch.where(total > 0, total, 1.0)
+
+
 @mistake("masked_softmax", "does not require grad")
 def masked_softmax__detached(scores, mask=None):
     return masked_softmax(scores.detach(), mask)
@@ -211,10 +256,25 @@ def scaled_dot_product_attention__by_d(Q, K, V, mask=None):
     return weights @ V, weights
 
 
-@mistake("scaled_dot_product_attention", "square root of the wrong size")
+@mistake("scaled_dot_product_attention", "sqrt of Tk")
 def scaled_dot_product_attention__sqrt_of_keys(Q, K, V, mask=None):
     check_sizes(Q, K, V)
     weights = masked_softmax(Q @ K.transpose(-2, -1) / math.sqrt(K.shape[1]), mask)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "sqrt of Tq")
+def scaled_dot_product_attention__sqrt_of_queries(Q, K, V, mask=None):
+    check_sizes(Q, K, V)
+    weights = masked_softmax(Q @ K.transpose(-2, -1) / math.sqrt(Q.shape[-2]), mask)
+    return weights @ V, weights
+
+
+@mistake("scaled_dot_product_attention", "sqrt of d_v")
+def scaled_dot_product_attention__sqrt_of_values(Q, K, V, mask=None):
+    """d read from the values: Q.shape[-1] and V.shape[-1] confused."""
+    check_sizes(Q, K, V)
+    weights = masked_softmax(Q @ K.transpose(-2, -1) / math.sqrt(V.shape[-1]), mask)
     return weights @ V, weights
 
 
@@ -535,6 +595,23 @@ class AttentionDecoder__output_from_h_prev(Decoder):
         context, weights = self.attention(h_prev, enc_outputs, enc_outputs, mask)
         h = self.cell(torch.cat([self.embedding(y_prev), context], dim=-1), h_prev)
         return self.out(torch.cat([h_prev, context], dim=-1)), h, weights
+
+
+@mistake("AttentionDecoder", "the query and the keys are swapped")
+class AttentionDecoder__query_keys_swapped(Decoder):
+    def forward(self, y_prev, h_prev, enc_outputs, mask=None):
+        context, weights = self.attention(enc_outputs, h_prev, enc_outputs, mask)
+        h = self.cell(torch.cat([self.embedding(y_prev), context], dim=-1), h_prev)
+        return self.out(torch.cat([h, context], dim=-1)), h, weights
+
+
+@mistake("AttentionDecoder", "takes the padding mask as (B, Tk)")
+class AttentionDecoder__mask_3d(Decoder):
+    """The scaled dot product's mask[:, None, :] given to the additive attention."""
+
+    def forward(self, y_prev, h_prev, enc_outputs, mask=None):
+        return super().forward(y_prev, h_prev, enc_outputs,
+                               None if mask is None else mask[:, None, :])
 
 
 @mistake("AttentionDecoder", "mask is not passed")
