@@ -21,6 +21,8 @@ class ClaimFailed(AssertionError):
 
 
 def _number(value):
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(_number, value)) + "]"
     try:
         return f"{value:.4g}"
     except (TypeError, ValueError):

@@ -9,6 +9,7 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook
 
+from helpers.claims import claim
 from tools import book
 from tools.course import existing_assignments, notebook_path
 
@@ -64,3 +65,9 @@ def test_a_false_claim_stops_the_notebook(tmp_path):
     message = str(failure.value)
     assert "The text says: one exceeds two." in message
     assert "This run does not show it: one = 1, two = 2." in message
+
+
+def test_evidence_reads_at_four_significant_digits(capsys):
+    claim(True, "a list of numbers", std=[0.09990677388069309, 0.2131518687], n=(3, 1e-20))
+    shown = capsys.readouterr().out
+    assert shown == "✓ a list of numbers (std = [0.09991, 0.2132], n = [3, 1e-20])\n"
