@@ -110,15 +110,19 @@ def write_csv(path, header, lines):
     return path
 
 
-def plain(results, out):
+def plain(results, out, failures):
     header = ("student", "assignment", "score", "max_score", "autograded", "manual",
               "pending", "status")
     lines = [(r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", f"{r.auto:g}",
-              f"{r.manual:g}", " ".join(r.pending), status(r)) for r in results]
+              f"{r.manual:g}", " ".join(r.pending), status(r, failures))
+             for r in results]
     return [write_csv(out / "grades.csv", header, lines)]
 
 
-def status(row):
+def status(row, failures):
+    failure = failures.get((row.student, row.assignment))
+    if failure:
+        return f"grading failed: {failure}"
     if not row.submitted:
         return "not submitted"
     if row.pending:
@@ -223,13 +227,18 @@ def export(root, fmt, assignment=None, roster=None, columns=None):
     """Write the export files; returns (paths, lines for the instructor)."""
     root = Path(root)
     results = rows(root, assignment)
+    failed = grading_failures(root, assignment)
+    maxima = {r.assignment: r.max_score for r in results}
+    known = {(r.student, r.assignment) for r in results}
+    results += [Row(student, item, maxima.get(item, 0.0)) for student, item in failed
+                if (student, item) not in known]  # handed in, but no grading reached the gradebook
     out = root / "autograde" / "export"
     try:
         people = people_for(root, results, roster)
     except lms.RosterError as error:
         raise ExportError(f"export: {error}") from None
     if fmt == "csv":
-        paths = plain(results, out)
+        paths = plain(results, out, failed)
     elif fmt == "canvas":
         paths = canvas(results, people, out, columns or {})
     else:
@@ -241,11 +250,11 @@ def export(root, fmt, assignment=None, roster=None, columns=None):
         lines.append(f"{len(waiting)} grade(s) wait for manual grading in the formgrader"
                      + (" (left empty in the LMS file)" if fmt != "csv" else "") + ": "
                      + ", ".join(f"{r.student}/{r.assignment}" for r in waiting))
-    failed = grading_failures(root, assignment)
     if failed:
         lines.append(f"{len(failed)} submission(s) could not be graded by the last `make grade` "
                      "(see autograde/grades.csv; an earlier score, if any, is what is exported): "
-                     + "; ".join(f"{student}/{item}: {reason}" for student, item, reason in failed))
+                     + "; ".join(f"{student}/{item}: {reason}"
+                                 for (student, item), reason in failed.items()))
     if fmt != "csv":
         unknown = [p.student for p in people if not p.lms_id and not p.sis_id]
         if unknown:
@@ -255,13 +264,13 @@ def export(root, fmt, assignment=None, roster=None, columns=None):
 
 
 def grading_failures(root, assignment=None):
-    """(student, assignment, reason) of each submission whose last grading failed."""
+    """{(student, assignment): reason} of each submission whose last grading failed."""
     path = Path(root) / "autograde" / "grades.csv"
     if not path.exists():
-        return []
+        return {}
     with path.open() as file:
-        return [(r["student"], r["assignment"], r["reason"]) for r in csv.DictReader(file)
-                if r["status"] == "error" and assignment in (None, r["assignment"])]
+        return {(r["student"], r["assignment"]): r["reason"] for r in csv.DictReader(file)
+                if r["status"] == "error" and assignment in (None, r["assignment"])}
 
 
 def parse_columns(values):

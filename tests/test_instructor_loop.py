@@ -110,6 +110,11 @@ def test_canvas_download_collected_graded_and_exported(tmp_path, course):
                          "smithjane_101_9001_tiny_feedback.html"]
         assert "double" in archive.read(names[0]).decode()
 
+    export.export(course, "csv")
+    table = {r["student"]: r for r in read_csv(course / "autograde" / "export" / "grades.csv",
+                                                dicts=True)}
+    assert table["max"]["status"].startswith("grading failed: the grading process was killed")
+
 
 def submission_scores(course):
     with Gradebook(gradebook.db_url(course)) as gb:
